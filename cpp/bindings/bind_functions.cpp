@@ -1,0 +1,154 @@
+// The built-in functions: one generic binding, instantiated per function.
+#include "common.hpp"
+
+#include "hessprobe/functions/ackley.hpp"
+#include "hessprobe/functions/logistic_regression.hpp"
+#include "hessprobe/functions/quadratic.hpp"
+#include "hessprobe/functions/rosenbrock.hpp"
+#include "hessprobe/functions/separable.hpp"
+#include "hessprobe/hvp.hpp"
+#include "hessprobe/probing.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace hessprobe::bindings {
+namespace {
+
+// A built-in together with the arrays it views (kept alive as long as it is).
+template <class F>
+struct Builtin {
+    F f;
+    std::vector<Array> arrays;
+
+    std::size_t checked_size(const Array& x) const {
+        const std::size_t n = vector_size(x, "x");
+        if (n < f.min_size())
+            throw std::invalid_argument(std::string(F::name) + " needs x of size >= " + std::to_string(f.min_size()) +
+                                        ", got " + std::to_string(n));
+        if (f.fixed_size() != 0 && n != f.fixed_size())
+            throw std::invalid_argument("x must have size " + std::to_string(f.fixed_size()) + ", got " +
+                                        std::to_string(n));
+        return n;
+    }
+};
+
+}  // namespace
+
+py::tuple probe_result_tuple(ProbeResult&& r) {
+    py::object diag = py::none(), diag_err = py::none();
+    if (!r.diagonal.empty()) {
+        diag = py::array_t<double>(r.diagonal.size(), r.diagonal.data());
+        diag_err = py::array_t<double>(r.diagonal_stderr.size(), r.diagonal_stderr.data());
+    }
+    return py::make_tuple(diag, diag_err, r.trace, r.trace_stderr,
+                          py::array_t<double>(r.trace_samples.size(), r.trace_samples.data()));
+}
+
+namespace {
+
+template <class F, class Make>
+void bind_builtin(py::module_& m, const char* cls, Make&& make) {
+    using B = Builtin<F>;
+    py::class_<B>(m, cls)
+        .def(py::init(std::forward<Make>(make)))
+        .def_property_readonly("name", [](const B&) { return F::name; })
+        .def_property_readonly("min_size", [](const B& b) { return b.f.min_size(); })
+        .def_property_readonly("fixed_size", [](const B& b) { return b.f.fixed_size(); })
+        .def_property_readonly("bandwidth", [](const B& b) { return b.f.bandwidth(); })
+        .def("value",
+             [](const B& b, const Array& x) {
+                 const std::size_t n = b.checked_size(x);
+                 py::gil_scoped_release release;
+                 return b.f.value(x.data(), n);
+             },
+             "x"_a)
+        .def("gradient",
+             [](const B& b, const Array& x, int threads) {
+                 const std::size_t n = b.checked_size(x);
+                 Array g(n);
+                 double* out = g.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     gradient(b.f, x.data(), n, out, checked_threads(threads));
+                 }
+                 return g;
+             },
+             "x"_a, "threads"_a)
+        .def("hvp",
+             [](const B& b, const Array& x, const Array& V, int threads) {
+                 const std::size_t n = b.checked_size(x);
+                 const std::size_t rows = block_rows(V, n, "v");
+                 Array HV({rows, n});
+                 double* out = HV.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     hvp(b.f, x.data(), n, V.data(), out, rows, checked_threads(threads));
+                 }
+                 return HV;
+             },
+             "x"_a, "v"_a, "threads"_a)
+        .def("hessian",
+             [](const B& b, const Array& x, int threads) {
+                 const std::size_t n = b.checked_size(x);
+                 Array H({n, n});
+                 double* out = H.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     hessian(b.f, x.data(), n, out, checked_threads(threads));
+                 }
+                 return H;
+             },
+             "x"_a, "threads"_a)
+        .def("hessian_diag",
+             [](const B& b, const Array& x, int threads) {
+                 const std::size_t n = b.checked_size(x);
+                 Array d(n);
+                 double* out = d.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     hessian_diag(b.f, x.data(), n, out, checked_threads(threads));
+                 }
+                 return d;
+             },
+             "x"_a, "threads"_a)
+        .def("probe",
+             [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal) {
+                 const std::size_t n = b.checked_size(x);
+                 if (probes < 1) throw std::invalid_argument("probes must be >= 1");
+                 ProbeOptions opt{probes, seed, checked_threads(threads), diagonal, &check_signals};
+                 ProbeResult r;
+                 {
+                     py::gil_scoped_release release;
+                     r = probe(b.f, x.data(), n, opt);
+                 }
+                 return probe_result_tuple(std::move(r));
+             },
+             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a);
+}
+
+}  // namespace
+
+void bind_functions(py::module_& m) {
+    using namespace functions;
+    bind_builtin<Rosenbrock>(m, "Rosenbrock", [] { return Builtin<Rosenbrock>{Rosenbrock{}, {}}; });
+    bind_builtin<StyblinskiTang>(m, "StyblinskiTang",
+                                 [] { return Builtin<StyblinskiTang>{StyblinskiTang{}, {}}; });
+    bind_builtin<Rastrigin>(m, "Rastrigin", [](double a) { return Builtin<Rastrigin>{Rastrigin{a}, {}}; });
+    bind_builtin<Ackley>(m, "Ackley",
+                         [](double a, double b, double c) { return Builtin<Ackley>{Ackley{a, b, c}, {}}; });
+    bind_builtin<Quadratic>(m, "Quadratic", [](const Array& A, const Array& b) {
+        const std::size_t n = vector_size(b, "b");
+        if (A.ndim() != 2 || static_cast<std::size_t>(A.shape(0)) != n || static_cast<std::size_t>(A.shape(1)) != n)
+            throw std::invalid_argument("A must have shape (n, n) with n = len(b)");
+        return Builtin<Quadratic>{Quadratic{A.data(), b.data(), n}, {A, b}};
+    });
+    bind_builtin<LogisticRegression>(m, "LogisticRegression", [](const Array& X, const Array& y, double l2) {
+        if (X.ndim() != 2) throw std::invalid_argument("X must be 2-D (m, d)");
+        const std::size_t rows = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
+        if (vector_size(y, "y") != rows) throw std::invalid_argument("y must have one label per row of X");
+        return Builtin<LogisticRegression>{LogisticRegression{X.data(), y.data(), rows, d, l2}, {X, y}};
+    });
+}
+
+}  // namespace hessprobe::bindings

@@ -1,0 +1,188 @@
+// Gradient sources from Python: a Python callable (plain or vectorized) and a
+// scipy.LowLevelCallable, with their finite-difference HVPs and probing.
+#include "common.hpp"
+
+#include "hessprobe/finite_difference.hpp"
+#include "hessprobe/probing.hpp"
+#include "hessprobe/sources.hpp"
+
+#include <complex>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace hessprobe::bindings {
+namespace {
+
+// A Python gradient.  Each call gets a fresh read-only array (the user may keep it, and
+// may not change our point), and the GIL is taken for the call only, so several threads
+// can take turns.  The result is checked: an array-like of the point's shape, float64
+// (complex128 for the complex step), or a ValueError/TypeError saying what came back.
+class PythonGradient final : public GradientSource {
+  public:
+    PythonGradient(py::object fn, bool vectorized)
+        : fn_(std::move(fn)), asarray_(py::module_::import("numpy").attr("asarray")), vectorized_(vectorized) {
+        name_ = py::str(py::getattr(fn_, "__name__", py::str(py::repr(fn_))));
+    }
+
+    std::size_t max_batch() const override {
+        return vectorized_ ? std::numeric_limits<std::size_t>::max() : 1;
+    }
+
+    void evaluate(std::size_t count, std::size_t n, const Writer& write, const Reader& read) override {
+        call<double>(count, n, write, read);
+    }
+    void evaluate_complex(std::size_t count, std::size_t n, const ComplexWriter& write,
+                          const ComplexReader& read) override {
+        call<std::complex<double>>(count, n, write, read);
+    }
+
+  private:
+    template <class T, class W, class R>
+    void call(std::size_t count, std::size_t n, const W& write, const R& read) {
+        py::gil_scoped_acquire gil;
+        std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n)};
+        if (vectorized_) shape.insert(shape.begin(), static_cast<py::ssize_t>(count));
+        py::array_t<T> points(shape);
+        write(points.mutable_data());
+        py::detail::array_proxy(points.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+        py::object result = fn_(points);
+        read(checked<T>(result, shape).data());
+    }
+
+    template <class T>
+    py::array_t<T, py::array::c_style> checked(const py::object& result, const std::vector<py::ssize_t>& shape) const {
+        const bool want_complex = !std::is_same<T, double>::value;
+        if (result.is_none())
+            throw py::type_error("the gradient '" + name_ + "' returned None; expected an array of shape " +
+                                 shape_str(shape));
+        py::array arr = asarray_(result);
+        const char kind = arr.dtype().kind();
+        const bool ok = want_complex ? (kind == 'c' && arr.itemsize() == 16) : (kind == 'f' && arr.itemsize() == 8);
+        if (!ok) {
+            std::string hint = want_complex
+                                   ? "; scheme='complex' needs a gradient that keeps complex input complex"
+                                   : (kind == 'f' ? "; a lower-precision gradient is too coarse for finite "
+                                                    "differences (with JAX, enable jax_enable_x64)"
+                                                  : "");
+            throw py::type_error("the gradient '" + name_ + "' returned an array of dtype " +
+                                 std::string(py::str(arr.dtype())) + "; expected " +
+                                 (want_complex ? "complex128" : "float64") + hint);
+        }
+        std::vector<py::ssize_t> got(arr.shape(), arr.shape() + arr.ndim());
+        if (got != shape)
+            throw py::value_error("the gradient '" + name_ + "' returned an array of shape " + shape_str(got) +
+                                  "; expected " + shape_str(shape));
+        return py::array_t<T, py::array::c_style>::ensure(arr);
+    }
+
+    static std::string shape_str(const std::vector<py::ssize_t>& s) {
+        std::string out = "(";
+        for (std::size_t i = 0; i < s.size(); ++i) out += std::to_string(s[i]) + (s.size() == 1 ? "," : i + 1 < s.size() ? ", " : "");
+        return out + ")";
+    }
+
+    py::object fn_, asarray_;
+    bool vectorized_;
+    std::string name_;
+};
+
+// The C signatures accepted from a scipy.LowLevelCallable (n, x, grad, user_data).
+std::vector<std::string> native_signatures() {
+    std::vector<std::string> s{"int (npy_intp, double *, double *, void *)"};
+    if (sizeof(long) == sizeof(std::ptrdiff_t)) s.emplace_back("int (long, double *, double *, void *)");
+    if (sizeof(long long) == sizeof(std::ptrdiff_t)) s.emplace_back("int (long long, double *, double *, void *)");
+    return s;
+}
+
+std::unique_ptr<NativeGradient> native_from_capsule(const py::capsule& cap) {
+    const char* name = PyCapsule_GetName(cap.ptr());
+    const std::string sig = name ? name : "";
+    bool known = false;
+    std::string expected;
+    for (const auto& s : native_signatures()) {
+        known = known || s == sig;
+        expected += (expected.empty() ? "\"" : ", \"") + s + "\"";
+    }
+    if (!known)
+        throw std::invalid_argument("Invalid scipy.LowLevelCallable signature \"" + sig +
+                                    "\" for a gradient. Expected one of: [" + expected + "]");
+    void* fn = PyCapsule_GetPointer(cap.ptr(), name);
+    if (!fn) throw py::error_already_set();
+    void* user_data = PyCapsule_GetContext(cap.ptr());
+    if (PyErr_Occurred()) throw py::error_already_set();
+    return std::make_unique<NativeGradient>(reinterpret_cast<NativeGradient::Function>(fn), user_data);
+}
+
+Scheme parse_scheme(const std::string& s) {
+    if (s == "central") return Scheme::central;
+    if (s == "forward") return Scheme::forward;
+    if (s == "complex") return Scheme::complex_step;
+    throw std::invalid_argument("scheme must be 'central', 'forward' or 'complex', got '" + s + "'");
+}
+
+// Runs work(source) with the gradient source the Python object stands for, GIL released.
+template <class Work>
+auto with_source(const py::object& source, bool vectorized, Work&& work) {
+    if (py::isinstance<py::capsule>(source)) {
+        auto native = native_from_capsule(source.cast<py::capsule>());
+        py::gil_scoped_release release;
+        return work(static_cast<GradientSource&>(*native));
+    }
+    PythonGradient python(source, vectorized);
+    py::gil_scoped_release release;
+    return work(static_cast<GradientSource&>(python));
+}
+
+// HV rows for the rows of V, each with its own step (0: the scheme's default).
+Array fd_hvp(const py::object& source, bool vectorized, const Array& x, const Array& V, const std::string& scheme_name,
+             double step, int threads) {
+    const std::size_t n = vector_size(x, "x");
+    const std::size_t rows = block_rows(V, n, "v");
+    const Scheme scheme = parse_scheme(scheme_name);
+    checked_threads(threads);
+    Array HV({rows, n});
+    double* out = HV.mutable_data();
+    const double* v = V.data();
+    with_source(source, vectorized, [&](GradientSource& src) {
+        FiniteDifference fd(src, scheme, x.data(), n, threads);
+        std::vector<double> steps(rows);
+        const double rx = fd.rms_x();
+        for (std::size_t r = 0; r < rows; ++r) {
+            const double rv = rms(v + r * n, n);
+            steps[r] = step > 0.0 ? step : (rv > 0.0 ? default_step(scheme, rx, rv) : 1.0);
+        }
+        auto dir = [&](std::size_t k, std::size_t i) { return v[k * n + i]; };
+        ExceptionVault vault;
+        run_team(threads, [&] { fd.hvp_rows(dir, steps.data(), rows, out, vault); });
+        vault.rethrow();
+        return 0;
+    });
+    return HV;
+}
+
+py::tuple fd_probe(const py::object& source, bool vectorized, const Array& x, std::size_t probes, std::uint64_t seed,
+                   int threads, bool diagonal, const std::string& scheme_name, double step) {
+    const std::size_t n = vector_size(x, "x");
+    const Scheme scheme = parse_scheme(scheme_name);
+    if (probes < 1) throw std::invalid_argument("probes must be >= 1");
+    ProbeOptions opt{probes, seed, checked_threads(threads), diagonal, &check_signals};
+    ProbeResult r = with_source(source, vectorized, [&](GradientSource& src) {
+        FiniteDifference fd(src, scheme, x.data(), n, opt.threads);
+        return probe(fd, n, opt, step);
+    });
+    return probe_result_tuple(std::move(r));
+}
+
+}  // namespace
+
+void bind_sources(py::module_& m) {
+    m.def("native_signatures", &native_signatures);
+    m.def("fd_hvp", &fd_hvp, "source"_a, "vectorized"_a, "x"_a, "v"_a, "scheme"_a, "step"_a, "threads"_a);
+    m.def("fd_probe", &fd_probe, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a,
+          "scheme"_a, "step"_a);
+}
+
+}  // namespace hessprobe::bindings

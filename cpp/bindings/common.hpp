@@ -1,0 +1,53 @@
+// First include of every binding file: pybind11, the array types the bindings take, and
+// small conversion helpers.  The Python layer (src/hessprobe) has already checked and
+// converted the arguments; the checks here guard the C++ against a direct misuse of _core.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace hessprobe {
+struct ProbeResult;
+}
+
+namespace hessprobe::bindings {
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+// float64, C-contiguous; anything else is converted (copied) by pybind11.
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+inline std::size_t vector_size(const Array& a, const char* name) {
+    if (a.ndim() != 1)
+        throw std::invalid_argument(std::string(name) + " must be 1-D, got ndim=" + std::to_string(a.ndim()));
+    return static_cast<std::size_t>(a.shape(0));
+}
+
+// Rows of a 2-D (rows, n) array whose n must match.
+inline std::size_t block_rows(const Array& a, std::size_t n, const char* name) {
+    if (a.ndim() != 2 || static_cast<std::size_t>(a.shape(1)) != n)
+        throw std::invalid_argument(std::string(name) + " must have shape (k, " + std::to_string(n) + ")");
+    return static_cast<std::size_t>(a.shape(0));
+}
+
+inline int checked_threads(int threads) {
+    if (threads < 1) throw std::invalid_argument("threads must be >= 1, got " + std::to_string(threads));
+    return threads;
+}
+
+// Python-side Ctrl-C check between blocks of a long run (takes the GIL briefly).
+void check_signals();
+
+// An estimator run as (diagonal or None, its stderr or None, trace, trace stderr, trace samples).
+py::tuple probe_result_tuple(ProbeResult&& r);
+
+void bind_functions(py::module_& m);
+void bind_sources(py::module_& m);
+
+}  // namespace hessprobe::bindings

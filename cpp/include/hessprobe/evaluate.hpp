@@ -1,0 +1,72 @@
+// One evaluation of a built-in's gradient on scalar T, split over the threads of a team.
+//
+// The coordinates are cut into chunks of a fixed size and the state into the function's
+// own parts.  Neither depends on the thread count, and every sum runs in a fixed order
+// inside a chunk or part, so the result is bitwise the same on 1, 2 or 64 threads.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <stdexcept>
+
+#include "hessprobe/parallel.hpp"
+
+namespace hessprobe {
+
+inline constexpr std::size_t chunk_size = 2048;
+inline std::size_t chunk_count(std::size_t n) { return (n + chunk_size - 1) / chunk_size; }
+
+// True when every x[begin, end) is finite: x * 0 is 0 for finite x and NaN otherwise, and
+// the sum of zeros is exactly zero, so this vectorizes without a branch per element.
+inline bool all_finite(const double* x, std::size_t begin, std::size_t end) {
+    double probe = 0.0;
+    for (std::size_t i = begin; i < end; ++i) probe += x[i] * 0.0;
+    return probe == 0.0;
+}
+
+// Which input of an evaluation held a NaN or Inf (0: none).
+enum NonFinite : int { all_inputs_finite = 0, nonfinite_x = 1, nonfinite_v = 2 };
+
+inline void require_finite(const std::atomic<int>& bad) {
+    if (bad.load() == nonfinite_x) throw std::invalid_argument("x must be finite (no NaN or Inf)");
+    if (bad.load() == nonfinite_v) throw std::invalid_argument("v must be finite (no NaN or Inf)");
+}
+
+// Runs the state preparation and the gradient over all chunks.  SPMD: call it from every
+// thread of a team (run_team), or outside a team for a serial run.  make_out(c, begin,
+// end) builds the output for chunk c; it is flushed after the chunk.  check(begin, end)
+// inspects the chunk's inputs while they are in cache and returns a NonFinite code; a
+// nonzero one is kept in `bad` for the caller (who then discards the result).
+template <class T, class F, class State, class In, class Check, class MakeOut>
+void gradient_pass(const F& f, State& state, const In& in, std::size_t n, const Check& check,
+                   MakeOut&& make_out, ExceptionVault& vault, std::atomic<int>& bad) {
+    const auto parts = static_cast<std::ptrdiff_t>(f.prepare_parts(n));
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (std::ptrdiff_t p = 0; p < parts; ++p)
+        vault.run([&] { f.template prepare<T>(state, in, static_cast<std::size_t>(p), n); });
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp single
+#endif
+    vault.run([&] { f.template finish<T>(state); });
+
+    const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (std::ptrdiff_t c = 0; c < chunks; ++c) {
+        vault.run([&] {
+            const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
+            const std::size_t end = std::min(n, begin + chunk_size);
+            if (const int code = check(begin, end)) bad.store(code, std::memory_order_relaxed);
+            auto out = make_out(static_cast<std::size_t>(c), begin, end);
+            f.template gradient<T>(in, static_cast<const State&>(state), out, begin, end, n);
+            out.flush();
+        });
+    }
+}
+
+}  // namespace hessprobe

@@ -1,0 +1,195 @@
+// Hessian-vector products of a gradient the core can only call (sources.hpp):
+//   central  (g(x + h v) - g(x - h v)) / 2h   error O(h^2) + O(eps / h): 2 calls a product
+//   forward  (g(x + h v) - g(x)) / h          error O(h) + O(eps / h): 1 call, g(x) once
+//   complex  Im g(x + i h v) / h              error O(h^2), no cancellation: exact to rounding
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hessprobe/parallel.hpp"
+#include "hessprobe/sources.hpp"
+
+namespace hessprobe {
+
+enum class Scheme { central, forward, complex_step };
+
+// The default step for a direction v at x.  Each scheme balances its truncation error
+// against rounding in g (relative eps): h ~ eps^(1/3) for central, eps^(1/2) for forward
+// differences; the complex step has no cancellation, so h is tiny.  h is scaled so that
+// the perturbation h v has the root-mean-square size of that fraction of (1 + rms(x)).
+inline double default_step(Scheme scheme, double rms_x, double rms_v) {
+    const double eps = std::numeric_limits<double>::epsilon();
+    const double c = scheme == Scheme::central   ? std::cbrt(eps)
+                     : scheme == Scheme::forward ? std::sqrt(eps)
+                                                 : 1e-20;
+    return c * (1.0 + rms_x) / rms_v;
+}
+
+inline double rms(const double* v, std::size_t n) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s += v[i] * v[i];
+    return std::sqrt(s / static_cast<double>(n));
+}
+
+class FiniteDifference {
+  public:
+    // `threads` is the team size of the runs that follow.
+    FiniteDifference(GradientSource& source, Scheme scheme, const double* x, std::size_t n, int threads)
+        : source_(source), scheme_(scheme), x_(x), n_(n) {
+        source_.prepare(threads, n);
+        if (scheme_ == Scheme::forward) {
+            g0_.resize(n);
+            source_.evaluate(
+                1, n, [&](double* p) { std::copy(x, x + n, p); },
+                [&](const double* g) { copy_checked(g, g0_.data(), "g(x)"); });
+        }
+    }
+
+    Scheme scheme() const { return scheme_; }
+    double rms_x() const { return rms(x_, n_); }
+
+    // out[k] = H(x) v_k for k < count, out row-major (count, n); dir(k, i) is coordinate i
+    // of direction k and step[k] its step.  SPMD: call from every thread of a team.
+    template <class Dir>
+    void hvp_rows(const Dir& dir, const double* step, std::size_t count, double* out, ExceptionVault& vault) {
+        if (source_.max_batch() > 1) {
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp single
+#endif
+            vault.run([&] { batched(dir, step, count, out); });
+            return;
+        }
+        const auto rows = static_cast<std::ptrdiff_t>(count);
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (std::ptrdiff_t k = 0; k < rows; ++k)
+            vault.run([&] {
+                const auto kk = static_cast<std::size_t>(k);
+                one(dir, kk, step[kk], out + kk * n_);
+            });
+    }
+
+  private:
+    // One direction, one point a call.
+    template <class Dir>
+    void one(const Dir& dir, std::size_t k, double h, double* out) {
+        const std::size_t n = n_;
+        const double* x = x_;
+        auto shifted = [&](double sign) {
+            return [&, sign](double* p) {
+                const double hs = sign * h;
+                for (std::size_t i = 0; i < n; ++i) p[i] = x[i] + hs * dir(k, i);
+            };
+        };
+        const double inv = 1.0 / h;
+        switch (scheme_) {
+            case Scheme::central: {
+                source_.evaluate(1, n, shifted(1.0), [&](const double* g) { copy_checked(g, out, "g(x + h v)"); });
+                const double half = 0.5 * inv;
+                source_.evaluate(1, n, shifted(-1.0), [&](const double* g) {
+                    check_finite(g, "g(x - h v)");
+                    for (std::size_t i = 0; i < n; ++i) out[i] = (out[i] - g[i]) * half;
+                });
+                break;
+            }
+            case Scheme::forward:
+                source_.evaluate(1, n, shifted(1.0), [&](const double* g) {
+                    check_finite(g, "g(x + h v)");
+                    for (std::size_t i = 0; i < n; ++i) out[i] = (g[i] - g0_[i]) * inv;
+                });
+                break;
+            case Scheme::complex_step:
+                source_.evaluate_complex(
+                    1, n,
+                    [&](std::complex<double>* p) {
+                        for (std::size_t i = 0; i < n; ++i) p[i] = {x[i], h * dir(k, i)};
+                    },
+                    [&](const std::complex<double>* g) {
+                        for (std::size_t i = 0; i < n; ++i) out[i] = g[i].imag() * inv;
+                        check_finite(out, "Im g(x + i h v)");
+                    });
+                break;
+        }
+    }
+
+    // All directions in calls of up to max_batch() points (a vectorized source).
+    template <class Dir>
+    void batched(const Dir& dir, const double* step, std::size_t count, double* out) {
+        const std::size_t n = n_;
+        const std::size_t per = scheme_ == Scheme::central ? 2 : 1;  // points per direction
+        const std::size_t dirs_per_call = std::max<std::size_t>(1, source_.max_batch() / per);
+        for (std::size_t first = 0; first < count; first += dirs_per_call) {
+            const std::size_t m = std::min(dirs_per_call, count - first);
+            if (scheme_ == Scheme::complex_step) {
+                source_.evaluate_complex(
+                    m, n,
+                    [&](std::complex<double>* p) {
+                        for (std::size_t k = 0; k < m; ++k)
+                            for (std::size_t i = 0; i < n; ++i)
+                                p[k * n + i] = {x_[i], step[first + k] * dir(first + k, i)};
+                    },
+                    [&](const std::complex<double>* g) {
+                        for (std::size_t k = 0; k < m; ++k) {
+                            double* o = out + (first + k) * n;
+                            const double inv = 1.0 / step[first + k];
+                            for (std::size_t i = 0; i < n; ++i) o[i] = g[k * n + i].imag() * inv;
+                            check_finite(o, "Im g(x + i h v)");
+                        }
+                    });
+                continue;
+            }
+            source_.evaluate(
+                m * per, n,
+                [&](double* p) {
+                    for (std::size_t k = 0; k < m; ++k)
+                        for (std::size_t s = 0; s < per; ++s) {
+                            const double hs = (s == 0 ? 1.0 : -1.0) * step[first + k];
+                            double* row = p + (k * per + s) * n;
+                            for (std::size_t i = 0; i < n; ++i) row[i] = x_[i] + hs * dir(first + k, i);
+                        }
+                },
+                [&](const double* g) {
+                    check_finite(g, m * per * n, "g at the shifted points");
+                    for (std::size_t k = 0; k < m; ++k) {
+                        double* o = out + (first + k) * n;
+                        const double* gp = g + k * per * n;
+                        const double inv = 1.0 / step[first + k];
+                        if (per == 2) {
+                            const double* gm = gp + n;
+                            for (std::size_t i = 0; i < n; ++i) o[i] = (gp[i] - gm[i]) * (0.5 * inv);
+                        } else {
+                            for (std::size_t i = 0; i < n; ++i) o[i] = (gp[i] - g0_[i]) * inv;
+                        }
+                    }
+                });
+        }
+    }
+
+    void check_finite(const double* g, const char* what) const { check_finite(g, n_, what); }
+    static void check_finite(const double* g, std::size_t len, const char* what) {
+        double probe = 0.0;  // x * 0 is NaN exactly for non-finite x
+        for (std::size_t i = 0; i < len; ++i) probe += g[i] * 0.0;
+        if (probe != 0.0)
+            throw std::domain_error(std::string("the gradient returned non-finite values (NaN or Inf) for ") + what);
+    }
+    void copy_checked(const double* g, double* out, const char* what) const {
+        check_finite(g, what);
+        std::copy(g, g + n_, out);
+    }
+
+    GradientSource& source_;
+    Scheme scheme_;
+    const double* x_;
+    std::size_t n_;
+    std::vector<double> g0_;
+};
+
+}  // namespace hessprobe

@@ -1,0 +1,126 @@
+// How a point and its tangent directions enter a gradient evaluation (inputs: x(i)
+// returns the scalar at coordinate i), and where the results go (outputs: set(i, g_i)).
+// An output is made per chunk of coordinates and flushed after it, so that it can keep
+// chunk-local sums.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hessprobe/dual.hpp"
+
+namespace hessprobe {
+
+// x itself: gradients.
+struct PointInput {
+    const double* x;
+    double operator()(std::size_t i) const { return x[i]; }
+};
+
+// x + eps_k v_k with the directions as rows of a row-major (rows, n) array: lane k is
+// row first + k for k < active, zero beyond.
+template <int K>
+struct RowInput {
+    const double* x;
+    const double* v;
+    std::size_t n, first, active;
+    Dual<K> operator()(std::size_t i) const {
+        Dual<K> r(x[i]);
+        for (std::size_t k = 0; k < active; ++k) r.d[k] = v[(first + k) * n + i];
+        return r;
+    }
+};
+
+// x + eps_k e_{first + k}: lane k is the unit vector of coordinate first + k (Hessian columns).
+template <int K>
+struct UnitInput {
+    const double* x;
+    std::size_t first;
+    Dual<K> operator()(std::size_t i) const {
+        Dual<K> r(x[i]);
+        if (i >= first && i < first + K) r.d[i - first] = 1.0;
+        return r;
+    }
+};
+
+// x + eps_k c_k where c_k is the indicator of colour k = i mod `colours` (structured
+// probing of banded Hessians: lanes beyond `colours` stay zero).
+template <int K>
+struct ColourInput {
+    const double* x;
+    std::size_t colours;
+    Dual<K> operator()(std::size_t i) const {
+        Dual<K> r(x[i]);
+        r.d[i % colours] = 1.0;
+        return r;
+    }
+};
+
+// Rademacher lanes packed one byte per coordinate (bit k set: lane k is -1), expanded
+// through a 256-entry table: one 64-byte load per coordinate instead of K bit tests.
+struct SignTable {
+    double row[256][8];
+    SignTable() {
+        for (int b = 0; b < 256; ++b)
+            for (int k = 0; k < 8; ++k) row[b][k] = ((b >> k) & 1) ? -1.0 : 1.0;
+    }
+    static const SignTable& get() {
+        static const SignTable table;
+        return table;
+    }
+};
+
+template <int K>
+struct SignInput {
+    static_assert(K <= 8, "sign bytes hold at most 8 lanes");
+    const double* x;
+    const std::uint8_t* signs;
+    const SignTable* table = &SignTable::get();
+    Dual<K> operator()(std::size_t i) const {
+        Dual<K> r(x[i]);
+        const double* s = table->row[signs[i]];
+        for (int k = 0; k < K; ++k) r.d[k] = s[k];
+        return r;
+    }
+};
+
+// The diagonal entries among unit-vector lanes: (H e_{first + k})_{first + k}.
+template <int K>
+struct UnitDiagonalOutput {
+    double* diag;
+    std::size_t first;
+    void set(std::size_t i, const Dual<K>& gi) const {
+        if (i >= first && i < first + K) diag[i] = gi.d[i - first];
+    }
+    void flush() const {}
+};
+
+// g into an array.
+struct GradientOutput {
+    double* g;
+    void set(std::size_t i, double gi) const { g[i] = gi; }
+    void flush() const {}
+};
+
+// Lanes 0..active-1 into rows of a row-major (rows, n) array, starting at row `first`.
+template <int K>
+struct RowOutput {
+    double* out;
+    std::size_t n, first, active;
+    void set(std::size_t i, const Dual<K>& gi) const {
+        for (std::size_t k = 0; k < active; ++k) out[(first + k) * n + i] = gi.d[k];
+    }
+    void flush() const {}
+};
+
+// The lane of coordinate i's own colour: (H c_{colour(i)})_i, the diagonal entry when
+// no other coordinate of that colour couples to i.
+template <int K>
+struct ColourDiagonalOutput {
+    double* diag;
+    std::size_t colours;
+    void set(std::size_t i, const Dual<K>& gi) const { diag[i] = gi.d[i % colours]; }
+    void flush() const {}
+};
+
+}  // namespace hessprobe

@@ -1,0 +1,82 @@
+// Threads: OpenMP when compiled in (HESSPROBE_WITH_OPENMP), serial otherwise, plus the
+// rule that exceptions never cross a parallel region.
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#ifdef HESSPROBE_WITH_OPENMP
+#include <omp.h>
+#endif
+
+namespace hessprobe {
+
+inline bool openmp_enabled() {
+#ifdef HESSPROBE_WITH_OPENMP
+    return true;
+#else
+    return false;
+#endif
+}
+
+inline int available_threads() {
+#ifdef HESSPROBE_WITH_OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
+// This thread's number in the current team (0 outside a parallel region).
+inline int thread_index() {
+#ifdef HESSPROBE_WITH_OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// Runs body() on `threads` threads (SPMD: every thread runs all of it; the work inside
+// is split by orphaned `omp for` loops).  One thread: no parallel region at all.
+template <class Body>
+void run_team(int threads, Body&& body) {
+#ifdef HESSPROBE_WITH_OPENMP
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        body();
+        return;
+    }
+#endif
+    (void)threads;
+    body();
+}
+
+// Keeps the first exception thrown by any thread and tells the others to stop; the
+// caller rethrows it after the parallel region (an exception must not leave one).
+class ExceptionVault {
+  public:
+    template <class Work>
+    void run(Work&& work) noexcept {
+        if (stopped()) return;
+        try {
+            std::forward<Work>(work)();
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!error_) error_ = std::current_exception();
+            stop_.store(true, std::memory_order_relaxed);
+        }
+    }
+    bool stopped() const { return stop_.load(std::memory_order_relaxed); }
+    void rethrow() {
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    }
+
+  private:
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::exception_ptr error_;
+};
+
+}  // namespace hessprobe

@@ -1,0 +1,63 @@
+// Counter-based Rademacher probes: the sign of coordinate i of probe j is a pure function
+// of (seed, j, i), so any thread can make any probe, and results do not depend on how
+// probes are spread over threads or blocks.
+//
+// Probe j is the SplitMix64 stream (Steele, Lea and Flood 2014) keyed by the j-th
+// SplitMix64 output of the seed; its word w (64 signs, coordinates 64w .. 64w+63, bit t
+// set meaning -1) is that stream's output w.  Python reference: tests/test_rng.py.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace hessprobe {
+
+inline constexpr std::uint64_t golden_gamma = 0x9e3779b97f4a7c15ULL;
+
+inline std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+inline std::uint64_t probe_key(std::uint64_t seed, std::uint64_t probe) {
+    return mix64(mix64(seed + golden_gamma) + (probe + 1) * golden_gamma);
+}
+
+inline std::uint64_t sign_word(std::uint64_t key, std::uint64_t word) {
+    return mix64(key + (word + 1) * golden_gamma);
+}
+
+// Transposes an 8x8 bit matrix held in a word (byte r is row r, bit c of it column c).
+inline std::uint64_t transpose8x8(std::uint64_t m) {
+    std::uint64_t t;
+    t = (m ^ (m >> 7)) & 0x00AA00AA00AA00AAULL;
+    m ^= t ^ (t << 7);
+    t = (m ^ (m >> 14)) & 0x0000CCCC0000CCCCULL;
+    m ^= t ^ (t << 14);
+    t = (m ^ (m >> 28)) & 0x00000000F0F0F0F0ULL;
+    m ^= t ^ (t << 28);
+    return m;
+}
+
+// Sign bytes of `lanes` (<= 8) consecutive probes for coordinates [64 w, 64 w + 64) of an
+// n-vector: bit k of out[i] is the sign bit of coordinate i of probe first + k.
+inline void fill_sign_bytes(const std::uint64_t* keys, int lanes, std::size_t w, std::size_t n,
+                            std::uint8_t* out) {
+    std::uint64_t words[8] = {};
+    for (int k = 0; k < lanes; ++k) words[k] = sign_word(keys[k], w);
+    const std::size_t base = 64 * w;
+    for (int p = 0; p < 8; ++p) {
+        std::uint64_t rows = 0;  // row k: byte p of probe k's word
+        for (int k = 0; k < 8; ++k) rows |= ((words[k] >> (8 * p)) & 0xFFULL) << (8 * k);
+        const std::uint64_t cols = transpose8x8(rows);  // byte t: bit k of row k's column t
+        const std::size_t start = base + 8 * static_cast<std::size_t>(p);
+        for (std::size_t t = 0; t < 8 && start + t < n; ++t)
+            out[start + t] = static_cast<std::uint8_t>(cols >> (8 * t));
+    }
+}
+
+inline std::size_t sign_words(std::size_t n) { return (n + 63) / 64; }
+
+}  // namespace hessprobe

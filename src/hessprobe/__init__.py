@@ -1,0 +1,52 @@
+"""hessprobe: fast Hessian curvature from NumPy.
+
+Exact Hessian-vector products by forward-mode dual numbers (eight directions per pass),
+Hutchinson estimates of the Hessian's diagonal and trace by multithreaded, reproducible
+Rademacher probing, for built-in functions and for your own gradient.
+
+Examples
+--------
+>>> import numpy as np
+>>> import hessprobe as hp
+>>> f = hp.functions.rosenbrock()
+>>> x = np.full(5, 0.5)
+>>> hp.hvp(f, x, np.ones(5))
+array([ 1.,  -0.,  -0.,  -0., 51.])
+>>> est = hp.hutchinson_diag(f, x, probes=100, seed=0)
+>>> bool(np.allclose(est.value, f.hessian_diag(x)))
+True
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core
+except ImportError as err:  # pragma: no cover - only without a built extension
+    raise ImportError(
+        "hessprobe's compiled core (hessprobe._core) could not be imported. Install the "
+        "package with `pip install .` (or `pip install --no-build-isolation -e .` for "
+        "development) rather than importing it from the source tree."
+    ) from err
+
+from . import functions
+from ._info import info
+from .estimators import Estimate, hutchinson_diag, hutchinson_trace
+from .hvp import hvp
+from .sources import Gradient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Estimate",
+    "Gradient",
+    "__version__",
+    "functions",
+    "hutchinson_diag",
+    "hutchinson_trace",
+    "hvp",
+    "info",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,30 @@
+"""What this installation of hessprobe is: version and build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _core
+
+__all__ = ["info"]
+
+
+def info() -> dict[str, Any]:
+    """Return the version and the build's facts.
+
+    Returns
+    -------
+    dict
+        ``version``; ``openmp`` (whether threads are compiled in); ``threads`` (the count
+        ``threads=None`` means); ``lanes`` (the dual lane counts compiled in);
+        ``compiler`` and ``flags``.
+
+    Examples
+    --------
+    >>> import hessprobe as hp
+    >>> sorted(hp.info())
+    ['compiler', 'flags', 'lanes', 'openmp', 'threads', 'version']
+    """
+    from . import __version__
+
+    return {"version": __version__, **_core.build_info()}

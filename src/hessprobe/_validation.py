@@ -1,0 +1,91 @@
+"""Argument checking shared by the public functions: every message names the argument."""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _core
+
+#: Upper bound on ``threads``: far above any real core count, low enough to catch typos.
+MAX_THREADS = 1024
+
+
+def as_real_array(a: Any, name: str) -> NDArray[np.float64]:
+    """Return ``a`` as a C-contiguous float64 array; only real numeric dtypes are taken."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(
+            f"{name} must be a real numeric array (float or integer), got dtype {arr.dtype}"
+        )
+    # A C-contiguous float64 copy when needed: strided, Fortran-ordered, read-only,
+    # byte-swapped or integer input is converted, never reinterpreted.
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def as_point(x: Any, name: str = "x", *, check_finite: bool = True) -> NDArray[np.float64]:
+    """Return ``x`` as a 1-D, non-empty, C-contiguous float64 array."""
+    arr = as_real_array(x, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if check_finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or Inf)")
+    return arr
+
+
+def as_directions(v: Any, n: int, name: str = "v") -> tuple[NDArray[np.float64], bool]:
+    """Return ``v`` as a (k, n) block and whether it was a single (n,) vector."""
+    arr = as_real_array(v, name)
+    if arr.ndim == 1:
+        if arr.shape[0] != n:
+            raise ValueError(f"{name} must have length {n} (the length of x), got {arr.shape[0]}")
+        return arr.reshape(1, n), True
+    if arr.ndim == 2:
+        if arr.shape[1] != n:
+            raise ValueError(
+                f"{name} must have shape (k, {n}) (rows of the length of x), got {arr.shape}"
+            )
+        return arr, False
+    raise ValueError(f"{name} must be 1-D (n,) or 2-D (k, n), got shape {arr.shape}")
+
+
+def check_all_finite(arr: NDArray[np.float64], name: str) -> None:
+    """Raise ValueError if ``arr`` holds a NaN or Inf."""
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite (no NaN or Inf)")
+
+
+def as_count(value: Any, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= ``minimum`` (bools and floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    count = operator.index(value)
+    if count < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {count}")
+    return count
+
+
+def as_seed(seed: Any) -> int:
+    """Return ``seed`` as an int in [0, 2**64)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    s = operator.index(seed)
+    if not 0 <= s < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64), got {s}")
+    return s
+
+
+def resolve_threads(threads: Any) -> int:
+    """``None`` means all cores available to this process; otherwise 1..MAX_THREADS."""
+    if threads is None:
+        return int(_core.build_info()["threads"])
+    count = as_count(threads, "threads")
+    if count > MAX_THREADS:
+        raise ValueError(f"threads must be <= {MAX_THREADS}, got {count}")
+    return count

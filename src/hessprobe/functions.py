@@ -1,0 +1,274 @@
+"""Built-in test functions with exact derivatives.
+
+Each function's gradient is written once in C++, templated on the scalar type; evaluated
+on dual numbers it gives exact Hessian-vector products (Pearlmutter's trick by
+forward-mode differentiation), eight directions per pass.
+
+Examples
+--------
+>>> import numpy as np
+>>> import hessprobe as hp
+>>> f = hp.functions.rosenbrock()
+>>> x = np.array([1.0, 1.0, 1.0])
+>>> f.value(x)
+0.0
+>>> f.hvp(x, np.array([1.0, 0.0, 0.0]))
+array([ 802., -400.,    0.])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _core
+from ._validation import as_directions, as_point, as_real_array, resolve_threads
+
+__all__ = [
+    "Function",
+    "ackley",
+    "logistic_regression",
+    "quadratic",
+    "rastrigin",
+    "rosenbrock",
+    "styblinski_tang",
+]
+
+
+class Function:
+    """A built-in function of ``x``: value, gradient and exact second derivatives.
+
+    Create one with a factory of this module (:func:`rosenbrock`, ...); every method
+    takes ``x`` as a 1-D array-like of length :attr:`size` (or any length
+    >= :attr:`min_size` when :attr:`size` is None).
+    """
+
+    def __init__(self, core: Any, params: dict[str, Any]) -> None:
+        self._core = core
+        self._params = params
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"hessprobe.functions.{self.name}({args})"
+
+    @property
+    def name(self) -> str:
+        """The function's name, as in ``hessprobe.functions``."""
+        return str(self._core.name)
+
+    @property
+    def min_size(self) -> int:
+        """The smallest number of variables the function is defined for."""
+        return int(self._core.min_size)
+
+    @property
+    def size(self) -> int | None:
+        """The number of variables when it is fixed by the data, else None."""
+        fixed = int(self._core.fixed_size)
+        return fixed or None
+
+    def _point(self, x: ArrayLike) -> NDArray[np.float64]:
+        arr = as_point(x, check_finite=False)
+        n = arr.shape[0]
+        if self.size is not None and n != self.size:
+            raise ValueError(f"x must have length {self.size} for this {self.name}, got {n}")
+        if n < self.min_size:
+            raise ValueError(f"x must have length >= {self.min_size} for {self.name}, got {n}")
+        return arr
+
+    def value(self, x: ArrayLike) -> float:
+        """Return f(x)."""
+        arr = self._point(x)
+        if not np.isfinite(arr).all():
+            raise ValueError("x must be finite (no NaN or Inf)")
+        return float(self._core.value(arr))
+
+    def grad(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
+        """Return the gradient g(x), shape (n,)."""
+        result: NDArray[np.float64] = self._core.gradient(self._point(x), resolve_threads(threads))
+        return result
+
+    def hvp(self, x: ArrayLike, v: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
+        """Return exact Hessian-vector products H(x) v.
+
+        Parameters
+        ----------
+        x : array_like, shape (n,)
+            The point.
+        v : array_like, shape (n,) or (k, n)
+            One direction, or k directions as rows; k directions cost ceil(k / 8) passes
+            over the gradient code, not k.
+        threads : int, optional
+            Threads to use; default all cores.  The result does not depend on it.
+
+        Returns
+        -------
+        ndarray, shape of ``v``
+        """
+        arr = self._point(x)
+        block, single = as_directions(v, arr.shape[0])
+        out: NDArray[np.float64] = self._core.hvp(arr, block, resolve_threads(threads))
+        return out[0] if single else out
+
+    def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
+        """Return the dense Hessian, shape (n, n), exact (from columns H e_j)."""
+        result: NDArray[np.float64] = self._core.hessian(self._point(x), resolve_threads(threads))
+        return result
+
+    def hessian_diag(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
+        """Return the exact Hessian diagonal, shape (n,).
+
+        Banded Hessians (Rosenbrock: tridiagonal; separable functions: diagonal) need only
+        2b + 1 directions whatever n; dense ones need n / 8 passes.
+        """
+        result: NDArray[np.float64] = self._core.hessian_diag(
+            self._point(x), resolve_threads(threads)
+        )
+        return result
+
+
+def rosenbrock() -> Function:
+    """Return the extended Rosenbrock function of :func:`scipy.optimize.rosen`.
+
+    f(x) = sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, for any n >= 2; its Hessian
+    is tridiagonal.
+
+    Examples
+    --------
+    >>> import hessprobe as hp
+    >>> hp.functions.rosenbrock().grad([1.0, 1.0])
+    array([0., 0.])
+    """
+    return Function(_core.Rosenbrock(), {})
+
+
+def styblinski_tang() -> Function:
+    """Return the Styblinski-Tang function, f(x) = 1/2 sum_i (x_i^4 - 16 x_i^2 + 5 x_i).
+
+    Separable: its Hessian is diagonal, 6 x_i^2 - 16.
+
+    Examples
+    --------
+    >>> import hessprobe as hp
+    >>> hp.functions.styblinski_tang().hessian_diag([0.0, 1.0])
+    array([-16., -10.])
+    """
+    return Function(_core.StyblinskiTang(), {})
+
+
+def rastrigin(a: float = 10.0) -> Function:
+    """Return the Rastrigin function, f(x) = a n + sum_i (x_i^2 - a cos(2 pi x_i)).
+
+    Separable: its Hessian is diagonal, 2 + 4 pi^2 a cos(2 pi x_i).
+
+    Examples
+    --------
+    >>> import hessprobe as hp
+    >>> hp.functions.rastrigin().value([0.0, 0.0])
+    0.0
+    """
+    return Function(_core.Rastrigin(float(a)), {"a": a})
+
+
+class _Ackley(Function):
+    def _point(self, x: ArrayLike) -> NDArray[np.float64]:
+        arr = super()._point(x)
+        if not arr.any():
+            raise ValueError("x must not be 0: ackley is not differentiable at the origin")
+        return arr
+
+
+def ackley(a: float = 20.0, b: float = 0.2, c: float = 2 * math.pi) -> Function:
+    """Return the Ackley function.
+
+    f(x) = -a exp(-b sqrt(mean(x^2))) - exp(mean(cos(c x))) + a + e.  Its Hessian is dense,
+    yet a gradient and an HVP cost O(n).  Not differentiable at x = 0 (refused there).
+
+    Examples
+    --------
+    >>> import hessprobe as hp
+    >>> round(hp.functions.ackley().value([1.0, 1.0]), 6)
+    3.625385
+    """
+    return _Ackley(_core.Ackley(float(a), float(b), float(c)), {"a": a, "b": b, "c": c})
+
+
+def quadratic(A: ArrayLike, b: ArrayLike | None = None) -> Function:
+    """Return f(x) = 1/2 x'Ax + b'x for a symmetric matrix A; its Hessian is A.
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n)
+        Symmetric (checked to rounding: |A - A.T| <= 1e-12 max|A|).
+    b : array_like, shape (n,), optional
+        Default zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hessprobe as hp
+    >>> f = hp.functions.quadratic(np.array([[2.0, 1.0], [1.0, 3.0]]))
+    >>> f.hvp([0.0, 0.0], [1.0, 1.0])
+    array([3., 4.])
+    """
+    mat = as_real_array(A, "A")
+    if mat.ndim != 2 or mat.shape[0] != mat.shape[1] or mat.shape[0] == 0:
+        raise ValueError(f"A must be a non-empty square (n, n) matrix, got shape {mat.shape}")
+    if not np.isfinite(mat).all():
+        raise ValueError("A must be finite (no NaN or Inf)")
+    scale = float(np.abs(mat).max())
+    if float(np.abs(mat - mat.T).max()) > 1e-12 * scale:
+        raise ValueError("A must be symmetric (A == A.T to rounding)")
+    n = mat.shape[0]
+    vec = np.zeros(n) if b is None else as_point(b, "b")
+    if vec.shape[0] != n:
+        raise ValueError(f"b must have length {n} (the size of A), got {vec.shape[0]}")
+    return Function(_core.Quadratic(mat, vec), {"n": n})
+
+
+def logistic_regression(X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> Function:
+    """Return the mean logistic loss of a linear model, as a function of the weights w.
+
+    f(w) = 1/m sum_i [log(1 + exp(z_i)) - y_i z_i] + l2/2 ||w||^2 with z = X w; its
+    Hessian is X' diag(s (1 - s)) X / m + l2 I, s = sigmoid(z).
+
+    Parameters
+    ----------
+    X : array_like, shape (m, d)
+        Features, one row per sample.
+    y : array_like, shape (m,)
+        Labels, each 0 or 1.
+    l2 : float, optional
+        Ridge strength, >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hessprobe as hp
+    >>> f = hp.functions.logistic_regression(np.eye(2), np.array([0.0, 1.0]))
+    >>> round(f.value([0.0, 0.0]), 6)
+    0.693147
+    """
+    feats = as_real_array(X, "X")
+    if feats.ndim != 2 or feats.shape[0] == 0 or feats.shape[1] == 0:
+        raise ValueError(f"X must be a non-empty 2-D (m, d) array, got shape {feats.shape}")
+    labels = as_point(y, "y")
+    if labels.shape[0] != feats.shape[0]:
+        raise ValueError(
+            f"y must have one label per row of X: X has {feats.shape[0]} rows, y has "
+            f"{labels.shape[0]} entries"
+        )
+    if not np.isfinite(feats).all():
+        raise ValueError("X must be finite (no NaN or Inf)")
+    if not np.isin(labels, (0.0, 1.0)).all():
+        raise ValueError("y must hold labels 0 or 1")
+    if not (math.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2}")
+    return Function(
+        _core.LogisticRegression(feats, labels, float(l2)),
+        {"m": feats.shape[0], "d": feats.shape[1], "l2": l2},
+    )
+
