@@ -24,12 +24,17 @@ struct Dual {
     static_assert(K >= 1, "a dual number needs at least one tangent lane");
     static constexpr int lanes = K;
 
-    double v = 0.0;
-    double d[K] = {};
+    // Like a double, a default-initialized Dual is indeterminate (value-initialization,
+    // Dual<K>() or std::vector<Dual<K>>(n), gives zero): every operator below writes all
+    // of its result, and zeroing it first costs stores the compiler does not always remove.
+    double v;
+    double d[K];
 
-    constexpr Dual() = default;
+    Dual() = default;
     // Constants have zero tangents; implicit so that generic code can write T(2.0).
-    constexpr Dual(double value) : v(value) {}  // NOLINT(google-explicit-constructor)
+    Dual(double value) : v(value) {  // NOLINT(google-explicit-constructor)
+        for (int k = 0; k < K; ++k) d[k] = 0.0;
+    }
 };
 
 #define HESSPROBE_LANES for (int k = 0; k < K; ++k)

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hessprobe/evaluate.hpp"
 #include "hessprobe/parallel.hpp"
 #include "hessprobe/sources.hpp"
 
@@ -175,9 +176,7 @@ class FiniteDifference {
 
     void check_finite(const double* g, const char* what) const { check_finite(g, n_, what); }
     static void check_finite(const double* g, std::size_t len, const char* what) {
-        double probe = 0.0;  // x * 0 is NaN exactly for non-finite x
-        for (std::size_t i = 0; i < len; ++i) probe += g[i] * 0.0;
-        if (probe != 0.0)
+        if (!all_finite(g, 0, len))
             throw std::domain_error(std::string("the gradient returned non-finite values (NaN or Inf) for ") + what);
     }
     void copy_checked(const double* g, double* out, const char* what) const {

@@ -49,7 +49,8 @@ void gradient(const F& f, const double* x, std::size_t n, double* g, int threads
                      [g](std::size_t, std::size_t, std::size_t) { return GradientOutput{g}; });
 }
 
-// HV[r] = H(x) V[r] for the `rows` rows of the row-major (rows, n) arrays V and HV.
+// HV[r] = H(x) V[r] for the `rows` rows of the row-major (rows, n) arrays V and HV, in
+// passes of K = 8, 4 or 1 lanes (the fewest passes, then the fewest idle lanes).
 template <class F>
 void hvp(const F& f, const double* x, std::size_t n, const double* V, double* HV, std::size_t rows,
          int threads) {
@@ -58,15 +59,17 @@ void hvp(const F& f, const double* x, std::size_t n, const double* V, double* HV
         auto pass = [&](auto lanes) {
             constexpr int K = decltype(lanes)::value;
             const std::size_t active = std::min<std::size_t>(K, left);
+            RowInput<K> in{x, {}};
+            for (std::size_t k = 0; k < K; ++k) in.row[k] = V + (first + std::min(k, active - 1)) * n;
             auto check = [&](std::size_t begin, std::size_t end) {
                 if (!all_finite(x, begin, end)) return int(nonfinite_x);
                 for (std::size_t k = 0; k < active; ++k)
                     if (!all_finite(V + (first + k) * n, begin, end)) return int(nonfinite_v);
                 return int(all_inputs_finite);
             };
-            evaluate<Dual<K>>(f, RowInput<K>{x, V, n, first, active}, n, check, threads,
-                              [&](std::size_t, std::size_t, std::size_t) {
-                                  return RowOutput<K>{HV, n, first, active};
+            evaluate<Dual<K>>(f, in, n, check, threads,
+                              [&](std::size_t, std::size_t begin, std::size_t end) {
+                                  return RowOutput<K>(HV, n, first, active, begin, end);
                               });
             first += active;
         };
@@ -88,8 +91,8 @@ void hessian(const F& f, const double* x, std::size_t n, double* H, int threads)
     for (std::size_t first = 0; first < n; first += K) {
         const std::size_t active = std::min<std::size_t>(K, n - first);
         evaluate<Dual<K>>(f, UnitInput<K>{x, first}, n, CheckX{x}, threads,
-                          [&](std::size_t, std::size_t, std::size_t) {
-                              return RowOutput<K>{H, n, first, active};
+                          [&](std::size_t, std::size_t begin, std::size_t end) {
+                              return RowOutput<K>(H, n, first, active, begin, end);
                           });
     }
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "hessprobe/dual.hpp"
+#include "hessprobe/evaluate.hpp"
 
 namespace hessprobe {
 
@@ -17,16 +18,17 @@ struct PointInput {
     double operator()(std::size_t i) const { return x[i]; }
 };
 
-// x + eps_k v_k with the directions as rows of a row-major (rows, n) array: lane k is
-// row first + k for k < active, zero beyond.
+// x + eps_k v_k with the directions read from rows of a row-major (rows, n) array: lane
+// k reads row[k].  Idle lanes of a partial pass point at an active row, so the lane loop
+// has no branch; their results are not stored.
 template <int K>
 struct RowInput {
     const double* x;
-    const double* v;
-    std::size_t n, first, active;
+    const double* row[K];
     Dual<K> operator()(std::size_t i) const {
-        Dual<K> r(x[i]);
-        for (std::size_t k = 0; k < active; ++k) r.d[k] = v[(first + k) * n + i];
+        Dual<K> r;
+        r.v = x[i];
+        for (int k = 0; k < K; ++k) r.d[k] = row[k][i];
         return r;
     }
 };
@@ -77,7 +79,8 @@ struct SignInput {
     const std::uint8_t* signs;
     const SignTable* table = &SignTable::get();
     Dual<K> operator()(std::size_t i) const {
-        Dual<K> r(x[i]);
+        Dual<K> r;
+        r.v = x[i];
         const double* s = table->row[signs[i]];
         for (int k = 0; k < K; ++k) r.d[k] = s[k];
         return r;
@@ -102,15 +105,28 @@ struct GradientOutput {
     void flush() const {}
 };
 
-// Lanes 0..active-1 into rows of a row-major (rows, n) array, starting at row `first`.
+// Lanes 0..active-1 into rows first.. of a row-major (rows, n) array.  Stores go to a
+// chunk-local interleaved buffer first and are transposed into the rows on flush: K
+// strided stores per coordinate would be far slower.
 template <int K>
 struct RowOutput {
     double* out;
-    std::size_t n, first, active;
-    void set(std::size_t i, const Dual<K>& gi) const {
-        for (std::size_t k = 0; k < active; ++k) out[(first + k) * n + i] = gi.d[k];
+    std::size_t n, first, active, begin, end;
+    double buffer[chunk_size * K];
+
+    RowOutput(double* out_, std::size_t n_, std::size_t first_, std::size_t active_, std::size_t begin_,
+              std::size_t end_)
+        : out(out_), n(n_), first(first_), active(active_), begin(begin_), end(end_) {}
+    void set(std::size_t i, const Dual<K>& gi) {
+        double* lanes = buffer + (i - begin) * K;
+        for (int k = 0; k < K; ++k) lanes[k] = gi.d[k];
     }
-    void flush() const {}
+    void flush() const {
+        for (std::size_t k = 0; k < active; ++k) {
+            double* row = out + (first + k) * n;
+            for (std::size_t i = begin; i < end; ++i) row[i] = buffer[(i - begin) * K + k];
+        }
+    }
 };
 
 // The lane of coordinate i's own colour: (H c_{colour(i)})_i, the diagonal entry when

@@ -82,49 +82,64 @@ class ProbeSums {
             });
     }
 
-    // The output of chunk c of a block: takes the K lanes of H v at each coordinate.
+    // The output of chunk c of a block.  The gradient code stores the K lanes of H v per
+    // coordinate into a chunk-local buffer (set); flush() then folds the whole chunk into
+    // the sums in one tight loop, whose accumulators stay in registers.
     class Sink {
       public:
-        Sink(ProbeSums& sums, std::size_t chunk, std::size_t active, bool first_block)
-            : sums_(sums), chunk_(chunk), first_block_(first_block), table_(SignTable::get()) {
-            for (int k = 0; k < K; ++k) mask_[k] = static_cast<std::size_t>(k) < active ? 1.0 : 0.0;
-        }
-        template <int L>
-        void set(std::size_t i, const Dual<L>& g) { add(i, g.d); }
+        Sink(ProbeSums& sums, std::size_t chunk, std::size_t begin, std::size_t end, std::size_t active,
+             bool first_block)
+            : sums_(sums), chunk_(chunk), begin_(begin), end_(end), active_(active), first_block_(first_block) {}
 
-        void add(std::size_t i, const double* hv) {
-            const double* v = table_.row[sums_.signs_[i]];
-            double s[K];
-            for (int k = 0; k < K; ++k) {
-                s[k] = v[k] * hv[k] * mask_[k];
-                trace_[k] += s[k];
-            }
-            if (!sums_.diagonal_) return;
-            if (first_block_) sums_.ref_[i] = s[0];
-            const double ref = sums_.ref_[i];
-            double d[K], dd[K];
-            for (int k = 0; k < K; ++k) {
-                d[k] = (s[k] - ref) * mask_[k];
-                dd[k] = d[k] * d[k];
-            }
-            // Pairwise over lanes: a fixed order, and short dependency chains.
-            for (int w = K / 2; w > 0; w /= 2)
-                for (int k = 0; k < w; ++k) {
-                    d[k] += d[k + w];
-                    dd[k] += dd[k + w];
-                }
-            sums_.s1_[i] += d[0];
-            sums_.s2_[i] += dd[0];
+        template <int L>
+        void set(std::size_t i, const Dual<L>& g) {
+            double* lanes = buffer_ + (i - begin_) * K;
+            for (int k = 0; k < K; ++k) lanes[k] = g.d[k];
         }
-        void flush() const { std::copy(trace_, trace_ + K, sums_.trace_parts_.data() + chunk_ * K); }
+        double* lanes(std::size_t i) { return buffer_ + (i - begin_) * K; }
+
+        void flush() const {
+            double mask[K];
+            for (int k = 0; k < K; ++k) mask[k] = static_cast<std::size_t>(k) < active_ ? 1.0 : 0.0;
+            const double(*table)[8] = SignTable::get().row;
+            const std::uint8_t* signs = sums_.signs_.data();
+            double trace[K] = {};
+            double* ref = sums_.ref_.data();
+            double* s1 = sums_.s1_.data();
+            double* s2 = sums_.s2_.data();
+            for (std::size_t i = begin_; i < end_; ++i) {
+                const double* v = table[signs[i]];
+                const double* hv = buffer_ + (i - begin_) * K;
+                double s[K];
+                for (int k = 0; k < K; ++k) {
+                    s[k] = v[k] * hv[k] * mask[k];
+                    trace[k] += s[k];
+                }
+                if (!sums_.diagonal_) continue;
+                if (first_block_) ref[i] = s[0];
+                const double r = ref[i];
+                double d[K], dd[K];
+                for (int k = 0; k < K; ++k) {
+                    d[k] = (s[k] - r) * mask[k];
+                    dd[k] = d[k] * d[k];
+                }
+                // Pairwise over lanes: a fixed order, and short dependency chains.
+                for (int w = K / 2; w > 0; w /= 2)
+                    for (int k = 0; k < w; ++k) {
+                        d[k] += d[k + w];
+                        dd[k] += dd[k + w];
+                    }
+                s1[i] += d[0];
+                s2[i] += dd[0];
+            }
+            std::copy(trace, trace + K, sums_.trace_parts_.data() + chunk_ * K);
+        }
 
       private:
         ProbeSums& sums_;
-        std::size_t chunk_;
+        std::size_t chunk_, begin_, end_, active_;
         bool first_block_;
-        const SignTable& table_;
-        double mask_[K];
-        double trace_[K] = {};
+        double buffer_[chunk_size * K];
     };
 
     // After a block (one thread): the trace samples of its probes, chunks in order.
@@ -223,7 +238,9 @@ ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions
     auto result = run_probes(opt, sums, vault, [&](std::size_t, std::size_t active, bool first_block) {
         gradient_pass<Dual<K>>(
             f, state, in, n, CheckX{x},
-            [&](std::size_t c, std::size_t, std::size_t) { return ProbeSums::Sink(sums, c, active, first_block); },
+            [&](std::size_t c, std::size_t begin, std::size_t end) {
+                return ProbeSums::Sink(sums, c, begin, end, active, first_block);
+            },
             vault, bad);
     });
     require_finite(bad);
@@ -251,13 +268,12 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
 #endif
         for (std::ptrdiff_t c = 0; c < chunks; ++c)
             vault.run([&] {
-                ProbeSums::Sink sink(sums, static_cast<std::size_t>(c), active, first_block);
                 const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
                 const std::size_t end = std::min(n, begin + chunk_size);
-                double lanes[K] = {};
+                ProbeSums::Sink sink(sums, static_cast<std::size_t>(c), begin, end, active, first_block);
                 for (std::size_t i = begin; i < end; ++i) {
-                    for (std::size_t k = 0; k < active; ++k) lanes[k] = hv[k * n + i];
-                    sink.add(i, lanes);
+                    double* lanes = sink.lanes(i);
+                    for (std::size_t k = 0; k < K; ++k) lanes[k] = k < active ? hv[k * n + i] : 0.0;
                 }
                 sink.flush();
             });
