@@ -1,5 +1,6 @@
 // The built-in functions: one generic binding, instantiated per function.
 #include "common.hpp"
+#include "probe_output.hpp"
 
 #include "hessprobe/functions/ackley.hpp"
 #include "hessprobe/functions/logistic_regression.hpp"
@@ -32,20 +33,6 @@ struct Builtin {
         return n;
     }
 };
-
-}  // namespace
-
-py::tuple probe_result_tuple(ProbeResult&& r) {
-    py::object diag = py::none(), diag_err = py::none();
-    if (!r.diagonal.empty()) {
-        diag = py::array_t<double>(r.diagonal.size(), r.diagonal.data());
-        diag_err = py::array_t<double>(r.diagonal_stderr.size(), r.diagonal_stderr.data());
-    }
-    return py::make_tuple(diag, diag_err, r.trace, r.trace_stderr,
-                          py::array_t<double>(r.trace_samples.size(), r.trace_samples.data()));
-}
-
-namespace {
 
 template <class F, class Make>
 void bind_builtin(py::module_& m, const char* cls, Make&& make) {
@@ -116,13 +103,14 @@ void bind_builtin(py::module_& m, const char* cls, Make&& make) {
              [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal) {
                  const std::size_t n = b.checked_size(x);
                  if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-                 ProbeOptions opt{probes, seed, checked_threads(threads), diagonal, &check_signals};
+                 ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals};
+                 ProbeArrays arrays(n, diagonal);
                  ProbeResult r;
                  {
                      py::gil_scoped_release release;
-                     r = probe(b.f, x.data(), n, opt);
+                     r = probe(b.f, x.data(), n, opt, arrays.out);
                  }
-                 return probe_result_tuple(std::move(r));
+                 return arrays.to_tuple(std::move(r));
              },
              "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a);
 }

@@ -1,6 +1,7 @@
 // Gradient sources from Python: a Python callable (plain or vectorized) and a
 // scipy.LowLevelCallable, with their finite-difference HVPs and probing.
 #include "common.hpp"
+#include "probe_output.hpp"
 
 #include "hessprobe/finite_difference.hpp"
 #include "hessprobe/probing.hpp"
@@ -168,12 +169,13 @@ py::tuple fd_probe(const py::object& source, bool vectorized, const Array& x, st
     const std::size_t n = vector_size(x, "x");
     const Scheme scheme = parse_scheme(scheme_name);
     if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-    ProbeOptions opt{probes, seed, checked_threads(threads), diagonal, &check_signals};
+    ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals};
+    ProbeArrays arrays(n, diagonal);
     ProbeResult r = with_source(source, vectorized, [&](GradientSource& src) {
         FiniteDifference fd(src, scheme, x.data(), n, opt.threads);
-        return probe(fd, n, opt, step);
+        return probe(fd, n, opt, step, arrays.out);
     });
-    return probe_result_tuple(std::move(r));
+    return arrays.to_tuple(std::move(r));
 }
 
 }  // namespace

@@ -11,10 +11,6 @@
 #include <stdexcept>
 #include <string>
 
-namespace hessprobe {
-struct ProbeResult;
-}
-
 namespace hessprobe::bindings {
 
 namespace py = pybind11;
@@ -43,9 +39,6 @@ inline int checked_threads(int threads) {
 
 // Python-side Ctrl-C check between blocks of a long run (takes the GIL briefly).
 void check_signals();
-
-// An estimator run as (diagonal or None, its stderr or None, trace, trace stderr, trace samples).
-py::tuple probe_result_tuple(ProbeResult&& r);
 
 void bind_functions(py::module_& m);
 void bind_sources(py::module_& m);

@@ -41,13 +41,19 @@ struct ProbeOptions {
     std::size_t probes = 1000;
     std::uint64_t seed = 0;
     int threads = 1;
-    bool diagonal = true;                 // false: the trace only (no per-coordinate sums)
     std::function<void()> between_blocks;  // e.g. a Ctrl-C check; may throw
 };
 
+// Where the diagonal estimate and its standard error go (n each); null for a trace-only
+// run.  They double as the accumulators of the shifted sums, so a run allocates only one
+// more n-vector (the shift) and the sign bytes.
+struct DiagonalOutput {
+    double* value = nullptr;
+    double* standard_error = nullptr;
+};
+
 struct ProbeResult {
-    std::vector<double> diagonal, diagonal_stderr;  // empty for a trace-only run
-    std::vector<double> trace_samples;              // v_j . (H v_j), one per probe
+    std::vector<double> trace_samples;  // v_j . (H v_j), one per probe
     double trace = 0.0, trace_stderr = 0.0;
     std::size_t probes = 0;
 };
@@ -57,14 +63,15 @@ class ProbeSums {
   public:
     static constexpr int K = probe_lanes;
 
-    ProbeSums(std::size_t n, std::size_t probes, bool diagonal)
-        : n_(n), diagonal_(diagonal), signs_(n), trace_parts_(chunk_count(n) * K), samples_(probes) {
-        if (diagonal_) {
-            ref_.resize(n);
-            s1_.assign(n, 0.0);
-            s2_.assign(n, 0.0);
-        }
-    }
+    ProbeSums(std::size_t n, std::size_t probes, DiagonalOutput out)
+        : n_(n),
+          diagonal_(out.value != nullptr),
+          s1_(out.value),
+          s2_(out.standard_error),
+          signs_(n),
+          ref_(diagonal_ ? n : 0),
+          trace_parts_(chunk_count(n) * K),
+          samples_(probes) {}
 
     const std::uint8_t* signs() const { return signs_.data(); }
 
@@ -99,20 +106,30 @@ class ProbeSums {
         double* lanes(std::size_t i) { return buffer_ + (i - begin_) * K; }
 
         void flush() const {
+            if (active_ == static_cast<std::size_t>(K))
+                fold<true>();
+            else
+                fold<false>();
+        }
+
+      private:
+        // Folds the chunk into the sums; idle lanes (a partial last block) are masked out.
+        template <bool Full>
+        void fold() const {
             double mask[K];
-            for (int k = 0; k < K; ++k) mask[k] = static_cast<std::size_t>(k) < active_ ? 1.0 : 0.0;
+            for (int k = 0; k < K; ++k) mask[k] = Full || static_cast<std::size_t>(k) < active_ ? 1.0 : 0.0;
             const double(*table)[8] = SignTable::get().row;
             const std::uint8_t* signs = sums_.signs_.data();
             double trace[K] = {};
             double* ref = sums_.ref_.data();
-            double* s1 = sums_.s1_.data();
-            double* s2 = sums_.s2_.data();
+            double* s1 = sums_.s1_;
+            double* s2 = sums_.s2_;
             for (std::size_t i = begin_; i < end_; ++i) {
                 const double* v = table[signs[i]];
                 const double* hv = buffer_ + (i - begin_) * K;
                 double s[K];
                 for (int k = 0; k < K; ++k) {
-                    s[k] = v[k] * hv[k] * mask[k];
+                    s[k] = Full ? v[k] * hv[k] : v[k] * hv[k] * mask[k];
                     trace[k] += s[k];
                 }
                 if (!sums_.diagonal_) continue;
@@ -120,7 +137,7 @@ class ProbeSums {
                 const double r = ref[i];
                 double d[K], dd[K];
                 for (int k = 0; k < K; ++k) {
-                    d[k] = (s[k] - r) * mask[k];
+                    d[k] = Full ? s[k] - r : (s[k] - r) * mask[k];
                     dd[k] = d[k] * d[k];
                 }
                 // Pairwise over lanes: a fixed order, and short dependency chains.
@@ -129,13 +146,17 @@ class ProbeSums {
                         d[k] += d[k + w];
                         dd[k] += dd[k + w];
                     }
-                s1[i] += d[0];
-                s2[i] += dd[0];
+                if (first_block_) {  // the outputs start uninitialized
+                    s1[i] = d[0];
+                    s2[i] = dd[0];
+                } else {
+                    s1[i] += d[0];
+                    s2[i] += dd[0];
+                }
             }
             std::copy(trace, trace + K, sums_.trace_parts_.data() + chunk_ * K);
         }
 
-      private:
         ProbeSums& sums_;
         std::size_t chunk_, begin_, end_, active_;
         bool first_block_;
@@ -152,42 +173,56 @@ class ProbeSums {
         }
     }
 
-    ProbeResult result() {
+    // Turns the per-coordinate sums into the estimate and its standard error, in place (SPMD).
+    void finish_coordinates(ExceptionVault& vault) {
+        if (!diagonal_) return;
+        const double m = static_cast<double>(samples_.size());
+        const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n_));
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (std::ptrdiff_t c = 0; c < chunks; ++c)
+            vault.run([&] {
+                const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
+                const std::size_t end = std::min(n_, begin + chunk_size);
+                for (std::size_t i = begin; i < end; ++i) {
+                    const double s1 = s1_[i];
+                    s1_[i] = ref_[i] + s1 / m;
+                    s2_[i] = stderr_of(s1, s2_[i], m);
+                }
+            });
+    }
+
+    ProbeResult trace_result() {
         ProbeResult r;
-        const std::size_t m = samples_.size();
-        r.probes = m;
-        const double dm = static_cast<double>(m);
-        const double nan = std::numeric_limits<double>::quiet_NaN();
-        if (diagonal_) {
-            r.diagonal.resize(n_);
-            r.diagonal_stderr.resize(n_);
-            for (std::size_t i = 0; i < n_; ++i) {
-                r.diagonal[i] = ref_[i] + s1_[i] / dm;
-                r.diagonal_stderr[i] = m > 1 ? stderr_of(s1_[i], s2_[i], dm) : nan;
-            }
-        }
+        const double m = static_cast<double>(samples_.size());
         double s1 = 0.0, s2 = 0.0;
         for (double t : samples_) {
             s1 += t - samples_[0];
             s2 += (t - samples_[0]) * (t - samples_[0]);
         }
-        r.trace = samples_[0] + s1 / dm;
-        r.trace_stderr = m > 1 ? stderr_of(s1, s2, dm) : nan;
+        r.trace = samples_[0] + s1 / m;
+        r.trace_stderr = stderr_of(s1, s2, m);
+        r.probes = samples_.size();
         r.trace_samples = std::move(samples_);
         return r;
     }
 
   private:
     // Standard error of the mean from shifted sums: sqrt(var / m), var the unbiased sample variance.
+    // NaN for one probe: a single sample says nothing about the spread.
     static double stderr_of(double s1, double s2, double m) {
+        if (m < 2.0) return std::numeric_limits<double>::quiet_NaN();
         const double var = std::max(0.0, (s2 - s1 * s1 / m) / (m - 1.0));
         return std::sqrt(var / m);
     }
 
     std::size_t n_;
     bool diagonal_;
+    double* s1_;  // sum of (s - ref), then the estimate
+    double* s2_;  // sum of (s - ref)^2, then the standard error
     std::vector<std::uint8_t> signs_;
-    std::vector<double> ref_, s1_, s2_;
+    std::vector<double> ref_;  // the first probe's sample
     std::vector<double> trace_parts_;
     std::vector<double> samples_;
 };
@@ -220,17 +255,18 @@ ProbeResult run_probes(const ProbeOptions& opt, ProbeSums& sums, ExceptionVault&
 #endif
             if (stop) break;  // every thread reads the master's verdict after the barrier
         }
+        if (!stop) sums.finish_coordinates(vault);
     });
     vault.rethrow();
-    return sums.result();
+    return sums.trace_result();
 }
 
 // Hutchinson probing of a built-in: each block is one pass of K dual lanes seeded with
 // the block's signs.
 template <class F>
-ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions& opt) {
+ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
     constexpr int K = probe_lanes;
-    ProbeSums sums(n, opt.probes, opt.diagonal);
+    ProbeSums sums(n, opt.probes, out);
     auto state = f.template make_state<Dual<K>>(n);
     ExceptionVault vault;
     std::atomic<int> bad{all_inputs_finite};
@@ -250,9 +286,10 @@ ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions
 // Hutchinson probing of a gradient source by finite differences: each block is K
 // products H v computed by the source, then added coordinate chunk by chunk.  step 0
 // means the scheme's default.
-inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step) {
+inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
+                         DiagonalOutput out) {
     constexpr int K = probe_lanes;
-    ProbeSums sums(n, opt.probes, opt.diagonal);
+    ProbeSums sums(n, opt.probes, out);
     std::vector<double> hv(static_cast<std::size_t>(K) * n);
     const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
     const double steps[K] = {h, h, h, h, h, h, h, h};

@@ -41,18 +41,38 @@ inline std::uint64_t transpose8x8(std::uint64_t m) {
     return m;
 }
 
+// Transposes an 8x8 byte matrix held in 8 words (word r, byte c): afterwards word c holds
+// at byte r what word r held at byte c.  Three rounds of block swaps: 4, 2, 1 bytes.
+inline void transpose_bytes(std::uint64_t w[8]) {
+    for (int k = 0; k < 4; ++k) {
+        const std::uint64_t a = w[k], b = w[k + 4];
+        w[k] = (a & 0x00000000FFFFFFFFULL) | (b << 32);
+        w[k + 4] = (a >> 32) | (b & 0xFFFFFFFF00000000ULL);
+    }
+    for (int k : {0, 1, 4, 5}) {
+        const std::uint64_t a = w[k], b = w[k + 2];
+        w[k] = (a & 0x0000FFFF0000FFFFULL) | ((b & 0x0000FFFF0000FFFFULL) << 16);
+        w[k + 2] = ((a >> 16) & 0x0000FFFF0000FFFFULL) | (b & 0xFFFF0000FFFF0000ULL);
+    }
+    for (int k : {0, 2, 4, 6}) {
+        const std::uint64_t a = w[k], b = w[k + 1];
+        w[k] = (a & 0x00FF00FF00FF00FFULL) | ((b & 0x00FF00FF00FF00FFULL) << 8);
+        w[k + 1] = ((a >> 8) & 0x00FF00FF00FF00FFULL) | (b & 0xFF00FF00FF00FF00ULL);
+    }
+}
+
 // Sign bytes of `lanes` (<= 8) consecutive probes for coordinates [64 w, 64 w + 64) of an
-// n-vector: bit k of out[i] is the sign bit of coordinate i of probe first + k.
+// n-vector: bit k of out[i] is the sign bit of coordinate i of probe k (keys[k]).
 inline void fill_sign_bytes(const std::uint64_t* keys, int lanes, std::size_t w, std::size_t n,
                             std::uint8_t* out) {
     std::uint64_t words[8] = {};
     for (int k = 0; k < lanes; ++k) words[k] = sign_word(keys[k], w);
+    transpose_bytes(words);  // words[p], byte k: signs of probe k at coordinates 64 w + 8 p + 0..7
     const std::size_t base = 64 * w;
     for (int p = 0; p < 8; ++p) {
-        std::uint64_t rows = 0;  // row k: byte p of probe k's word
-        for (int k = 0; k < 8; ++k) rows |= ((words[k] >> (8 * p)) & 0xFFULL) << (8 * k);
-        const std::uint64_t cols = transpose8x8(rows);  // byte t: bit k of row k's column t
         const std::size_t start = base + 8 * static_cast<std::size_t>(p);
+        if (start >= n) break;
+        const std::uint64_t cols = transpose8x8(words[p]);  // byte t: the 8 probes' signs at start + t
         for (std::size_t t = 0; t < 8 && start + t < n; ++t)
             out[start + t] = static_cast<std::uint8_t>(cols >> (8 * t));
     }
