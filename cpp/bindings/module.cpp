@@ -1,4 +1,5 @@
-// hessprobe._core: the compiled core.  Private: the Python package wraps it.
+// The compiled core, built once per instruction set as hessprobe._core_<arch>
+// (HESSPROBE_MODULE); src/hessprobe/_core.py imports the best one this CPU runs.
 #include "common.hpp"
 
 #include "hessprobe/hvp.hpp"
@@ -17,8 +18,12 @@ void check_signals() {
 
 namespace {
 
+#define HESSPROBE_STR2(x) #x
+#define HESSPROBE_STR(x) HESSPROBE_STR2(x)
+
 py::dict build_info() {
     py::dict info;
+    info["simd"] = HESSPROBE_STR(HESSPROBE_ARCH);
     info["openmp"] = openmp_enabled();
     info["threads"] = available_threads();
     py::tuple lanes(std::size(lane_counts));
@@ -42,13 +47,23 @@ Array rademacher(std::uint64_t seed, std::size_t first, std::size_t count, std::
     return out;
 }
 
+// Whether this CPU runs the AVX2 build.
+bool cpu_has_avx2() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
+#endif
+}
+
 }  // namespace
 }  // namespace hessprobe::bindings
 
-PYBIND11_MODULE(_core, m) {
+PYBIND11_MODULE(HESSPROBE_MODULE, m) {
     using namespace hessprobe::bindings;
     m.doc() = "hessprobe's compiled core (private; use the hessprobe package)";
     m.def("build_info", &build_info);
+    m.def("cpu_has_avx2", &cpu_has_avx2);
     m.def("rademacher", &rademacher, "seed"_a, "first"_a, "count"_a, "n"_a);
     bind_functions(m);
     bind_sources(m);

@@ -15,9 +15,11 @@
 // only (a branch taken at x is the branch whose derivative we want).
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <cmath>
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 template <int K>
 struct Dual {
@@ -201,4 +203,4 @@ template <int K> Dual<K> softplus(const Dual<K>& a) { return chain(a, softplus(a
 
 #undef HESSPROBE_LANES
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

@@ -5,6 +5,8 @@
 // inside a chunk or part, so the result is bitwise the same on 1, 2 or 64 threads.
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -15,7 +17,7 @@
 
 #include "hessprobe/parallel.hpp"
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 // Small enough that a chunk's K = 8 lanes of output (32 KiB) stay in the L1 cache.
 inline constexpr std::size_t chunk_size = 512;
@@ -78,4 +80,4 @@ void gradient_pass(const F& f, State& state, const In& in, std::size_t n, const 
     }
 }
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

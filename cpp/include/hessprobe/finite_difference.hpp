@@ -4,6 +4,8 @@
 //   complex  Im g(x + i h v) / h              error O(h^2), no cancellation: exact to rounding
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -17,7 +19,7 @@
 #include "hessprobe/parallel.hpp"
 #include "hessprobe/sources.hpp"
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 enum class Scheme { central, forward, complex_step };
 
@@ -191,4 +193,4 @@ class FiniteDifference {
     std::vector<double> g0_;
 };
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

@@ -8,6 +8,8 @@
 // single HVP, where extra lanes would only cost.
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -20,7 +22,7 @@
 #include "hessprobe/lanes.hpp"
 #include "hessprobe/parallel.hpp"
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 inline constexpr int lane_counts[] = {1, 4, 8};
 
@@ -119,4 +121,4 @@ void hessian_diag(const F& f, const double* x, std::size_t n, double* diag, int 
                           });
 }
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

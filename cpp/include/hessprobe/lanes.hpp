@@ -4,13 +4,15 @@
 // chunk-local sums.
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
 #include "hessprobe/dual.hpp"
 #include "hessprobe/evaluate.hpp"
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 // x itself: gradients.
 struct PointInput {
@@ -139,4 +141,4 @@ struct ColourDiagonalOutput {
     void flush() const {}
 };
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

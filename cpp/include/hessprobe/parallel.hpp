@@ -2,6 +2,8 @@
 // rule that exceptions never cross a parallel region.
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -11,7 +13,7 @@
 #include <omp.h>
 #endif
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 inline bool openmp_enabled() {
 #ifdef HESSPROBE_WITH_OPENMP
@@ -79,4 +81,4 @@ class ExceptionVault {
     std::exception_ptr error_;
 };
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

@@ -7,11 +7,13 @@
 // set meaning -1) is that stream's output w.  Python reference: tests/test_rng.py.
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 inline constexpr std::uint64_t golden_gamma = 0x9e3779b97f4a7c15ULL;
 
@@ -80,4 +82,4 @@ inline void fill_sign_bytes(const std::uint64_t* keys, int lanes, std::size_t w,
 
 inline std::size_t sign_words(std::size_t n) { return (n + 63) / 64; }
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

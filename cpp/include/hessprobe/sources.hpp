@@ -3,6 +3,8 @@
 // products come from finite differences (finite_difference.hpp).
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <algorithm>
 #include <complex>
 #include <cstddef>
@@ -14,7 +16,7 @@
 
 #include "hessprobe/parallel.hpp"
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 class GradientSource {
   public:
@@ -78,4 +80,4 @@ class NativeGradient final : public GradientSource {
     std::vector<std::vector<double>> scratch_;
 };
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

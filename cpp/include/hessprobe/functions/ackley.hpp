@@ -13,7 +13,8 @@
 #include "hessprobe/dual.hpp"
 #include "hessprobe/functions/concept.hpp"
 
-namespace hessprobe::functions {
+HESSPROBE_NAMESPACE_BEGIN
+namespace functions {
 
 struct Ackley {
     static constexpr const char* name = "ackley";
@@ -89,4 +90,5 @@ struct Ackley {
     }
 };
 
-}  // namespace hessprobe::functions
+}  // namespace functions
+HESSPROBE_NAMESPACE_END

@@ -20,9 +20,11 @@
 // half-bandwidth when it is banded for every x, -1 when dense).
 #pragma once
 
+#include "hessprobe/config.hpp"
+
 #include <cstddef>
 
-namespace hessprobe {
+HESSPROBE_NAMESPACE_BEGIN
 
 // Base for functions whose gradient needs nothing beyond x itself.
 struct Stateless {
@@ -37,4 +39,4 @@ struct Stateless {
     std::size_t fixed_size() const { return 0; }
 };
 
-}  // namespace hessprobe
+HESSPROBE_NAMESPACE_END

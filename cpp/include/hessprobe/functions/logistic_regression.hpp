@@ -13,7 +13,8 @@
 #include "hessprobe/dual.hpp"
 #include "hessprobe/functions/concept.hpp"
 
-namespace hessprobe::functions {
+HESSPROBE_NAMESPACE_BEGIN
+namespace functions {
 
 struct LogisticRegression {
     static constexpr const char* name = "logistic_regression";
@@ -76,4 +77,5 @@ struct LogisticRegression {
     }
 };
 
-}  // namespace hessprobe::functions
+}  // namespace functions
+HESSPROBE_NAMESPACE_END

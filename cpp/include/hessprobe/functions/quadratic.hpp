@@ -7,7 +7,8 @@
 #include "hessprobe/dual.hpp"
 #include "hessprobe/functions/concept.hpp"
 
-namespace hessprobe::functions {
+HESSPROBE_NAMESPACE_BEGIN
+namespace functions {
 
 struct Quadratic : Stateless {
     static constexpr const char* name = "quadratic";
@@ -43,4 +44,5 @@ struct Quadratic : Stateless {
     }
 };
 
-}  // namespace hessprobe::functions
+}  // namespace functions
+HESSPROBE_NAMESPACE_END

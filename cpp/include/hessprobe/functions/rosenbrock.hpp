@@ -8,7 +8,8 @@
 #include "hessprobe/dual.hpp"
 #include "hessprobe/functions/concept.hpp"
 
-namespace hessprobe::functions {
+HESSPROBE_NAMESPACE_BEGIN
+namespace functions {
 
 struct Rosenbrock : Stateless {
     static constexpr const char* name = "rosenbrock";
@@ -35,4 +36,5 @@ struct Rosenbrock : Stateless {
     }
 };
 
-}  // namespace hessprobe::functions
+}  // namespace functions
+HESSPROBE_NAMESPACE_END

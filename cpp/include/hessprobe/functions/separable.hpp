@@ -7,7 +7,8 @@
 #include "hessprobe/dual.hpp"
 #include "hessprobe/functions/concept.hpp"
 
-namespace hessprobe::functions {
+HESSPROBE_NAMESPACE_BEGIN
+namespace functions {
 
 // Base for f(x) = sum_i phi(x_i): Derived supplies phi (double) and dphi (templated).
 template <class Derived>
@@ -56,4 +57,5 @@ struct Rastrigin : Separable<Rastrigin> {
     }
 };
 
-}  // namespace hessprobe::functions
+}  // namespace functions
+HESSPROBE_NAMESPACE_END
