@@ -10,6 +10,8 @@
 #include <cmath>
 #include <complex>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -51,7 +53,11 @@ class FiniteDifference {
             g0_.resize(n);
             source_.evaluate(
                 1, n, [&](double* p) { std::copy(x, x + n, p); },
-                [&](const double* g) { copy_checked(g, g0_.data(), "g(x)"); });
+                [&](const double* g) {
+                    if (!all_finite(g, 0, n))
+                        throw std::domain_error("the gradient returned non-finite values (NaN or Inf) at x");
+                    std::copy(g, g + n, g0_.data());
+                });
         }
     }
 
@@ -95,18 +101,15 @@ class FiniteDifference {
         const double inv = 1.0 / h;
         switch (scheme_) {
             case Scheme::central: {
-                source_.evaluate(1, n, shifted(1.0), [&](const double* g) { copy_checked(g, out, "g(x + h v)"); });
                 const double half = 0.5 * inv;
-                source_.evaluate(1, n, shifted(-1.0), [&](const double* g) {
-                    check_finite(g, "g(x - h v)");
-                    for (std::size_t i = 0; i < n; ++i) out[i] = (out[i] - g[i]) * half;
+                source_.evaluate_pair(n, shifted(1.0), shifted(-1.0), [&](const double* gp, const double* gm) {
+                    store_checked(out, n, [&](std::size_t i) { return (gp[i] - gm[i]) * half; });
                 });
                 break;
             }
             case Scheme::forward:
                 source_.evaluate(1, n, shifted(1.0), [&](const double* g) {
-                    check_finite(g, "g(x + h v)");
-                    for (std::size_t i = 0; i < n; ++i) out[i] = (g[i] - g0_[i]) * inv;
+                    store_checked(out, n, [&](std::size_t i) { return (g[i] - g0_[i]) * inv; });
                 });
                 break;
             case Scheme::complex_step:
@@ -116,8 +119,7 @@ class FiniteDifference {
                         for (std::size_t i = 0; i < n; ++i) p[i] = {x[i], h * dir(k, i)};
                     },
                     [&](const std::complex<double>* g) {
-                        for (std::size_t i = 0; i < n; ++i) out[i] = g[i].imag() * inv;
-                        check_finite(out, "Im g(x + i h v)");
+                        store_checked(out, n, [&](std::size_t i) { return g[i].imag() * inv; });
                     });
                 break;
         }
@@ -144,9 +146,9 @@ class FiniteDifference {
                             double* o = out + (first + k) * n;
                             const double inv = 1.0 / step[first + k];
                             for (std::size_t i = 0; i < n; ++i) o[i] = g[k * n + i].imag() * inv;
-                            check_finite(o, "Im g(x + i h v)");
                         }
                     });
+                check_product(out + first * n, m * n);
                 continue;
             }
             source_.evaluate(
@@ -160,7 +162,6 @@ class FiniteDifference {
                         }
                 },
                 [&](const double* g) {
-                    check_finite(g, m * per * n, "g at the shifted points");
                     for (std::size_t k = 0; k < m; ++k) {
                         double* o = out + (first + k) * n;
                         const double* gp = g + k * per * n;
@@ -173,17 +174,33 @@ class FiniteDifference {
                         }
                     }
                 });
+            check_product(out + first * n, m * n);
         }
     }
 
-    void check_finite(const double* g, const char* what) const { check_finite(g, n_, what); }
-    static void check_finite(const double* g, std::size_t len, const char* what) {
-        if (!all_finite(g, 0, len))
-            throw std::domain_error(std::string("the gradient returned non-finite values (NaN or Inf) for ") + what);
+    // The finished products are checked instead of every gradient: a NaN or Inf in any
+    // gradient used reaches them (Inf - Inf is NaN).
+    static void check_product(const double* hv, std::size_t len) {
+        if (!all_finite(hv, 0, len)) throw_nonfinite();
     }
-    void copy_checked(const double* g, double* out, const char* what) const {
-        check_finite(g, what);
-        std::copy(g, g + n_, out);
+    // out[i] = value(i), checked for NaN and Inf in the same pass.
+    template <class Value>
+    static void store_checked(double* out, std::size_t n, const Value& value) {
+        constexpr std::uint64_t exponent = 0x7ff0000000000000ULL;
+        std::uint64_t bad = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double o = value(i);
+            out[i] = o;
+            std::uint64_t bits;
+            std::memcpy(&bits, &o, sizeof bits);
+            bad |= static_cast<std::uint64_t>((bits & exponent) == exponent);
+        }
+        if (bad) throw_nonfinite();
+    }
+    [[noreturn]] static void throw_nonfinite() {
+        throw std::domain_error(
+            "the gradient returned non-finite values (NaN or Inf) near x, or its finite differences "
+            "overflow; hessprobe does not guess around them");
     }
 
     GradientSource& source_;

@@ -107,27 +107,33 @@ struct GradientOutput {
     void flush() const {}
 };
 
-// Lanes 0..active-1 into rows first.. of a row-major (rows, n) array.  Stores go to a
-// chunk-local interleaved buffer first and are transposed into the rows on flush: K
-// strided stores per coordinate would be far slower.
+// Lanes 0..active-1 into rows first.. of a row-major (rows, n) array.  With several
+// lanes, stores go to a chunk-local interleaved buffer and are transposed into the rows
+// on flush (K strided stores per coordinate would be far slower); one lane is stored
+// directly.
 template <int K>
 struct RowOutput {
     double* out;
     std::size_t n, first, active, begin, end;
-    double buffer[chunk_size * K];
+    double buffer[K > 1 ? chunk_size * K : 1];
 
     RowOutput(double* out_, std::size_t n_, std::size_t first_, std::size_t active_, std::size_t begin_,
               std::size_t end_)
         : out(out_), n(n_), first(first_), active(active_), begin(begin_), end(end_) {}
     void set(std::size_t i, const Dual<K>& gi) {
-        double* lanes = buffer + (i - begin) * K;
-        for (int k = 0; k < K; ++k) lanes[k] = gi.d[k];
+        if constexpr (K == 1) {
+            out[first * n + i] = gi.d[0];
+        } else {
+            double* lanes = buffer + (i - begin) * K;
+            for (int k = 0; k < K; ++k) lanes[k] = gi.d[k];
+        }
     }
     void flush() const {
-        for (std::size_t k = 0; k < active; ++k) {
-            double* row = out + (first + k) * n;
-            for (std::size_t i = begin; i < end; ++i) row[i] = buffer[(i - begin) * K + k];
-        }
+        if constexpr (K > 1)
+            for (std::size_t k = 0; k < active; ++k) {
+                double* row = out + (first + k) * n;
+                for (std::size_t i = begin; i < end; ++i) row[i] = buffer[(i - begin) * K + k];
+            }
     }
 };
 

@@ -22,6 +22,7 @@ class GradientSource {
   public:
     using Writer = std::function<void(double*)>;
     using Reader = std::function<void(const double*)>;
+    using PairReader = std::function<void(const double*, const double*)>;
     using ComplexWriter = std::function<void(std::complex<double>*)>;
     using ComplexReader = std::function<void(const std::complex<double>*)>;
 
@@ -31,6 +32,14 @@ class GradientSource {
     // row-major (count, n) points, read(grads) receives the (count, n) gradients, valid
     // during the call only.  May run on several threads at once.
     virtual void evaluate(std::size_t count, std::size_t n, const Writer& write, const Reader& read) = 0;
+
+    // Gradients at two points, both handed to read(g_a, g_b): a central difference reads
+    // the pair in one pass.  The default keeps a copy of the first.
+    virtual void evaluate_pair(std::size_t n, const Writer& write_a, const Writer& write_b, const PairReader& read) {
+        std::vector<double> first(n);
+        evaluate(1, n, write_a, [&](const double* g) { std::copy(g, g + n, first.data()); });
+        evaluate(1, n, write_b, [&](const double* g) { read(first.data(), g); });
+    }
 
     // The same at complex points, for the complex-step scheme.
     virtual void evaluate_complex(std::size_t /*count*/, std::size_t /*n*/, const ComplexWriter& /*write*/,
@@ -56,25 +65,41 @@ class NativeGradient final : public GradientSource {
 
     NativeGradient(Function fn, void* user_data) : fn_(fn), user_data_(user_data) {}
 
+    // Per thread: a point and two gradients.
     void prepare(int threads, std::size_t n) override {
-        scratch_.assign(static_cast<std::size_t>(threads), std::vector<double>(2 * n));
+        scratch_.assign(static_cast<std::size_t>(threads), std::vector<double>(3 * n));
     }
 
     void evaluate(std::size_t count, std::size_t n, const Writer& write, const Reader& read) override {
         if (count != 1) throw std::logic_error("NativeGradient takes one point a call");
+        double* point = scratch(n);
+        read(call(n, write, point, point + n));
+    }
+
+    void evaluate_pair(std::size_t n, const Writer& write_a, const Writer& write_b, const PairReader& read) override {
+        double* point = scratch(n);
+        const double* ga = call(n, write_a, point, point + n);
+        const double* gb = call(n, write_b, point, point + 2 * n);
+        read(ga, gb);
+    }
+
+  private:
+    double* scratch(std::size_t n) {
         std::vector<double>& buffer = scratch_.at(static_cast<std::size_t>(thread_index()));
-        double* point = buffer.data();
-        double* grad = point + n;
+        if (buffer.size() < 3 * n) throw std::logic_error("NativeGradient used before prepare()");
+        return buffer.data();
+    }
+
+    const double* call(std::size_t n, const Writer& write, double* point, double* grad) {
         write(point);
         std::fill(grad, grad + n, std::numeric_limits<double>::quiet_NaN());
         const int status = fn_(static_cast<std::ptrdiff_t>(n), point, grad, user_data_);
         if (status != 1)
             throw std::runtime_error("the native gradient (LowLevelCallable) returned " + std::to_string(status) +
                                      ", not 1 (success); it failed at a point of the run");
-        read(grad);
+        return grad;
     }
 
-  private:
     Function fn_;
     void* user_data_;
     std::vector<std::vector<double>> scratch_;
