@@ -20,7 +20,7 @@ True
 from __future__ import annotations
 
 try:
-    from . import _core
+    from . import _core  # noqa: F401 - fail early, with a hint, if the extension is missing
 except ImportError as err:  # pragma: no cover - only without a built extension
     raise ImportError(
         "hessprobe's compiled core (hessprobe._core) could not be imported. Install the "

@@ -128,4 +128,3 @@ def core_args(src: Gradient | _Native) -> tuple[Any, bool, str, float]:
     if isinstance(src, _Native):
         return src.capsule, False, src.scheme, 0.0 if src.step is None else float(src.step)
     return src.fn, src.vectorized, src.scheme, src._step
-
