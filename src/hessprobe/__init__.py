@@ -11,9 +11,9 @@ Examples
 >>> f = hp.functions.rosenbrock()
 >>> x = np.full(5, 0.5)
 >>> hp.hvp(f, x, np.ones(5))
-array([ 1.,  -0.,  -0.,  -0., 51.])
->>> est = hp.hutchinson_diag(f, x, probes=100, seed=0)
->>> bool(np.allclose(est.value, f.hessian_diag(x)))
+array([-98., -98., -98., -98.,   0.])
+>>> est = hp.hutchinson_diag(f, x, probes=1000, seed=0)
+>>> bool(np.all(np.abs(est.value - f.hessian_diag(x)) < 5 * est.stderr))
 True
 """
 

@@ -15,15 +15,16 @@ def info() -> dict[str, Any]:
     Returns
     -------
     dict
-        ``version``; ``openmp`` (whether threads are compiled in); ``threads`` (the count
-        ``threads=None`` means); ``lanes`` (the dual lane counts compiled in);
-        ``compiler`` and ``flags``.
+        ``version``; ``simd`` (the build of the core in use: ``avx2`` or ``baseline``,
+        see ``HESSPROBE_SIMD``); ``openmp`` (whether threads are compiled in);
+        ``threads`` (the count ``threads=None`` means); ``lanes`` (the dual lane counts
+        compiled in); ``compiler`` and ``flags``.
 
     Examples
     --------
     >>> import hessprobe as hp
     >>> sorted(hp.info())
-    ['compiler', 'flags', 'lanes', 'openmp', 'threads', 'version']
+    ['compiler', 'flags', 'lanes', 'openmp', 'simd', 'threads', 'version']
     """
     from . import __version__
 

@@ -143,8 +143,8 @@ def rosenbrock() -> Function:
     Examples
     --------
     >>> import hessprobe as hp
-    >>> hp.functions.rosenbrock().grad([1.0, 1.0])
-    array([0., 0.])
+    >>> hp.functions.rosenbrock().grad([0.0, 0.0])
+    array([-2.,  0.])
     """
     return Function("Rosenbrock", (), {})
 

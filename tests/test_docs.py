@@ -1,0 +1,29 @@
+"""Every example in the public docstrings runs and prints what it says (doctest).
+
+The examples are run from the installed package, so they check the documentation a user
+reads against the library a user gets.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "hessprobe",
+    "hessprobe.functions",
+    "hessprobe.sources",
+    "hessprobe.hvp",
+    "hessprobe.estimators",
+    "hessprobe._info",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
