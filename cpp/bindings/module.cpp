@@ -41,7 +41,7 @@ Array rademacher(std::uint64_t seed, std::size_t first, std::size_t count, std::
     std::vector<std::uint8_t> bytes(n);
     for (std::size_t j = 0; j < count; ++j) {
         const std::uint64_t key = probe_key(seed, first + j);
-        for (std::size_t w = 0; w < sign_words(n); ++w) fill_sign_bytes(&key, 1, w, n, bytes.data());
+        fill_sign_window(&key, 1, 0, n, n, bytes.data());
         for (std::size_t i = 0; i < n; ++i) o[j * n + i] = (bytes[i] & 1) ? -1.0 : 1.0;
     }
     return out;

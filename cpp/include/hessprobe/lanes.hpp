@@ -74,16 +74,18 @@ struct SignTable {
     }
 };
 
+// Coordinate i's byte is signs[i - offset] (a window of the vector, or all of it).
 template <int K>
 struct SignInput {
     static_assert(K <= 8, "sign bytes hold at most 8 lanes");
     const double* x;
     const std::uint8_t* signs;
+    std::size_t offset = 0;
     const SignTable* table = &SignTable::get();
     Dual<K> operator()(std::size_t i) const {
         Dual<K> r;
         r.v = x[i];
-        const double* s = table->row[signs[i]];
+        const double* s = table->row[signs[i - offset]];
         for (int k = 0; k < K; ++k) r.d[k] = s[k];
         return r;
     }

@@ -5,10 +5,17 @@
 // s = v * (H v) are added per coordinate right away, so the scratch memory is a few
 // n-vectors however many probes there are.
 //
-// Reproducibility: probe j is a pure function of (seed, j) (rng.hpp); the work of a block
-// is split by coordinate chunks, so each coordinate's sums are added by one thread in
-// block order, and per-probe trace samples are summed over chunks in chunk order.  The
-// result is bitwise the same for any thread count.
+// Blocks run in rounds.  A gradient source, or a built-in whose gradient needs
+// whole-vector state (Ackley's sums, X w) or reads all of x (a dense quadratic), runs one
+// block a round: every pass covers the whole vector.  A banded, stateless built-in
+// (Rosenbrock, the separable ones) runs a round of many blocks chunk by chunk, making
+// the signs of the chunk and its band locally: the chunk's sums stay in cache across the
+// round instead of streaming through memory once per block.
+//
+// Reproducibility: probe j is a pure function of (seed, j) (rng.hpp); each coordinate's
+// sums are added by one thread in block order, and each probe's trace sample is summed
+// over chunks in chunk order, in every schedule.  The result is bitwise the same for any
+// thread count.
 //
 // Numerics: samples are accumulated shifted by the first probe's sample, S1 = sum (s - s_0)
 // and S2 = sum (s - s_0)^2, which avoids the cancellation of sum s^2 - (sum s)^2 / m and
@@ -25,14 +32,14 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <type_traits>
 #include <vector>
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 
 #include "hessprobe/dual.hpp"
 #include "hessprobe/evaluate.hpp"
 #include "hessprobe/finite_difference.hpp"
+#include "hessprobe/fold.hpp"
+#include "hessprobe/functions/concept.hpp"
 #include "hessprobe/hvp.hpp"
 #include "hessprobe/lanes.hpp"
 #include "hessprobe/parallel.hpp"
@@ -40,18 +47,15 @@
 
 HESSPROBE_NAMESPACE_BEGIN
 
-inline constexpr int probe_lanes = 8;
-
 struct ProbeOptions {
     std::size_t probes = 1000;
     std::uint64_t seed = 0;
     int threads = 1;
-    std::function<void()> between_blocks;  // e.g. a Ctrl-C check; may throw
+    std::function<void()> between_rounds;  // e.g. a Ctrl-C check; may throw
 };
 
 // Where the diagonal estimate and its standard error go (n each); null for a trace-only
-// run.  They double as the accumulators of the shifted sums, so a run allocates only one
-// more n-vector (the shift) and the sign bytes.
+// run.  They double as the accumulators of the shifted sums.
 struct DiagonalOutput {
     double* value = nullptr;
     double* standard_error = nullptr;
@@ -63,146 +67,56 @@ struct ProbeResult {
     std::size_t probes = 0;
 };
 
+// One block of probes: first .. first + active - 1, as the lanes of a pass.
+struct ProbeBlock {
+    std::size_t index = 0, first = 0, active = 0;
+    std::size_t slot = 0;  // its place in the round
+    std::uint64_t keys[probe_lanes] = {};
+
+    ProbeBlock() = default;
+    ProbeBlock(std::uint64_t seed, std::size_t index_, std::size_t probes, std::size_t slot_)
+        : index(index_), first(index_ * probe_lanes), active(std::min<std::size_t>(probe_lanes, probes - first)),
+          slot(slot_) {
+        for (std::size_t k = 0; k < active; ++k) keys[k] = probe_key(seed, first + k);
+    }
+    bool full() const { return active == static_cast<std::size_t>(probe_lanes); }
+};
+
 // Per-coordinate shifted sums and per-probe trace samples of one run.
 class ProbeSums {
   public:
     static constexpr int K = probe_lanes;
 
-    ProbeSums(std::size_t n, std::size_t probes, DiagonalOutput out)
+    ProbeSums(std::size_t n, std::size_t probes, std::size_t round_blocks, DiagonalOutput out)
         : n_(n),
+          round_blocks_(round_blocks),
           diagonal_(out.value != nullptr),
           s1_(out.value),
           s2_(out.standard_error),
-          signs_(n),
           ref_(diagonal_ ? n : 0),
-          trace_parts_(chunk_count(n) * K),
+          trace_parts_(chunk_count(n) * round_blocks * K),
           samples_(probes) {}
 
-    const std::uint8_t* signs() const { return signs_.data(); }
-
-    // The block's sign bytes (SPMD).
-    void make_signs(std::uint64_t seed, std::size_t first, std::size_t active, ExceptionVault& vault) {
-        std::uint64_t keys[K] = {};
-        for (std::size_t k = 0; k < active; ++k) keys[k] = probe_key(seed, first + k);
-        const auto words = static_cast<std::ptrdiff_t>(sign_words(n_));
-#ifdef HESSPROBE_WITH_OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (std::ptrdiff_t w = 0; w < words; ++w)
-            vault.run([&] {
-                fill_sign_bytes(keys, static_cast<int>(active), static_cast<std::size_t>(w), n_, signs_.data());
-            });
+    // Folds block b's lanes of H v at coordinates [begin, end) (chunk c) into the sums:
+    // lanes holds K values per coordinate from begin on; coordinate i's sign byte is
+    // signs[i - sign_offset].
+    void fold(const ProbeBlock& b, std::size_t c, std::size_t begin, std::size_t end, const double* lanes,
+              const std::uint8_t* signs, std::size_t sign_offset) {
+        if (b.full())
+            fold<true>(b, c, begin, end, lanes, signs, sign_offset);
+        else
+            fold<false>(b, c, begin, end, lanes, signs, sign_offset);
     }
 
-    // The output of chunk c of a block.  The gradient code stores the K lanes of H v per
-    // coordinate into a chunk-local buffer (set); flush() then folds the whole chunk into
-    // the sums in one tight loop, whose accumulators stay in registers.
-    class Sink {
-      public:
-        Sink(ProbeSums& sums, std::size_t chunk, std::size_t begin, std::size_t end, std::size_t active,
-             bool first_block)
-            : sums_(sums), chunk_(chunk), begin_(begin), end_(end), active_(active), first_block_(first_block) {}
-
-        template <int L>
-        void set(std::size_t i, const Dual<L>& g) {
-            double* lanes = buffer_ + (i - begin_) * K;
-            for (int k = 0; k < K; ++k) lanes[k] = g.d[k];
-        }
-        double* lanes(std::size_t i) { return buffer_ + (i - begin_) * K; }
-
-        void flush() const {
-            if (active_ == static_cast<std::size_t>(K))
-                fold<true>();
-            else
-                fold<false>();
-        }
-
-      private:
-        // Folds the chunk into the sums; idle lanes (a partial last block) are masked out.
-        template <bool Full>
-        void fold() const {
-            double mask[K];
-            for (int k = 0; k < K; ++k) mask[k] = Full || static_cast<std::size_t>(k) < active_ ? 1.0 : 0.0;
-            const double(*table)[8] = SignTable::get().row;
-            const std::uint8_t* signs = sums_.signs_.data();
-            double trace[K] = {};
-            double* ref = sums_.ref_.data();
-            double* s1 = sums_.s1_;
-            double* s2 = sums_.s2_;
-            for (std::size_t i = begin_; i < end_; ++i) {
-                const double* v = table[signs[i]];
-                const double* hv = buffer_ + (i - begin_) * K;
-                double s[K];
-                for (int k = 0; k < K; ++k) {
-                    s[k] = Full ? v[k] * hv[k] : v[k] * hv[k] * mask[k];
-                    trace[k] += s[k];
-                }
-                if (!sums_.diagonal_) continue;
-                if (first_block_) ref[i] = s[0];
-                const double r = ref[i];
-                // d0 = sum_k (s_k - r), dd0 = sum_k (s_k - r)^2, pairwise over lanes in one
-                // fixed order: (k, k + 4), then (k, k + 2), then (0, 1).  The AVX2 build
-                // spells it with intrinsics (the compiler's version goes through memory);
-                // the sums are the same, bit for bit.
-                double d0, dd0;
-#if defined(__AVX2__)
-                {
-                    static_assert(K == 8, "the AVX2 reduction is written for 8 lanes");
-                    const __m256d rr = _mm256_set1_pd(r);
-                    __m256d lo = _mm256_sub_pd(_mm256_loadu_pd(s), rr);
-                    __m256d hi = _mm256_sub_pd(_mm256_loadu_pd(s + 4), rr);
-                    if (!Full) {
-                        lo = _mm256_mul_pd(lo, _mm256_loadu_pd(mask));
-                        hi = _mm256_mul_pd(hi, _mm256_loadu_pd(mask + 4));
-                    }
-                    const __m256d e = _mm256_add_pd(lo, hi);  // d[k] + d[k + 4]
-                    const __m256d ee = _mm256_add_pd(_mm256_mul_pd(lo, lo), _mm256_mul_pd(hi, hi));
-                    const __m128d f = _mm_add_pd(_mm256_castpd256_pd128(e), _mm256_extractf128_pd(e, 1));
-                    const __m128d ff = _mm_add_pd(_mm256_castpd256_pd128(ee), _mm256_extractf128_pd(ee, 1));
-                    d0 = _mm_cvtsd_f64(_mm_add_sd(f, _mm_unpackhi_pd(f, f)));
-                    dd0 = _mm_cvtsd_f64(_mm_add_sd(ff, _mm_unpackhi_pd(ff, ff)));
-                }
-#else
-                {
-                    double d[K], dd[K];
-                    for (int k = 0; k < K; ++k) {
-                        d[k] = Full ? s[k] - r : (s[k] - r) * mask[k];
-                        dd[k] = d[k] * d[k];
-                    }
-                    for (int w = K / 2; w > 0; w /= 2)
-                        for (int k = 0; k < w; ++k) {
-                            d[k] += d[k + w];
-                            dd[k] += dd[k + w];
-                        }
-                    d0 = d[0];
-                    dd0 = dd[0];
-                }
-#endif
-                if (first_block_) {  // the outputs start uninitialized
-                    s1[i] = d0;
-                    s2[i] = dd0;
-                } else {
-                    s1[i] += d0;
-                    s2[i] += dd0;
-                }
-            }
-            std::copy(trace, trace + K, sums_.trace_parts_.data() + chunk_ * K);
-        }
-
-        ProbeSums& sums_;
-        std::size_t chunk_, begin_, end_, active_;
-        bool first_block_;
-        double buffer_[chunk_size * K];
-    };
-
-    // After a block (one thread): the trace samples of its probes, chunks in order.
-    void finish_block(std::size_t first, std::size_t active) {
+    // After a round (one thread): the trace samples of its blocks, chunks in order.
+    void finish_round(const ProbeBlock* blocks, std::size_t count) {
         const std::size_t chunks = chunk_count(n_);
-        for (std::size_t k = 0; k < active; ++k) {
-            double t = 0.0;
-            for (std::size_t c = 0; c < chunks; ++c) t += trace_parts_[c * K + k];
-            samples_[first + k] = t;
-        }
+        for (std::size_t s = 0; s < count; ++s)
+            for (std::size_t k = 0; k < blocks[s].active; ++k) {
+                double t = 0.0;
+                for (std::size_t c = 0; c < chunks; ++c) t += trace_parts_[(c * round_blocks_ + s) * K + k];
+                samples_[blocks[s].first + k] = t;
+            }
     }
 
     // Turns the per-coordinate sums into the estimate and its standard error, in place (SPMD).
@@ -241,44 +155,124 @@ class ProbeSums {
     }
 
   private:
-    // Standard error of the mean from shifted sums: sqrt(var / m), var the unbiased sample variance.
-    // NaN for one probe: a single sample says nothing about the spread.
+    template <bool Full>
+    void fold(const ProbeBlock& b, std::size_t c, std::size_t begin, std::size_t end, const double* lanes,
+              const std::uint8_t* signs, std::size_t sign_offset) {
+        double mask[K];
+        for (int k = 0; k < K; ++k) mask[k] = Full || static_cast<std::size_t>(k) < b.active ? 1.0 : 0.0;
+        const std::uint8_t* sg = signs + (begin - sign_offset);
+        double* part = trace_parts_.data() + (c * round_blocks_ + b.slot) * K;
+        const std::size_t count = end - begin;
+        if (!diagonal_)
+            fold_range<Full, false, false>(lanes, sg, count, mask, nullptr, nullptr, nullptr, part);
+        else if (b.index == 0)
+            fold_range<Full, true, true>(lanes, sg, count, mask, &ref_[begin], s1_ + begin, s2_ + begin, part);
+        else
+            fold_range<Full, false, true>(lanes, sg, count, mask, &ref_[begin], s1_ + begin, s2_ + begin, part);
+    }
+
+    // The fold of `count` coordinates.  The trace sums alternate between two folds by
+    // coordinate (two short chains of additions instead of one long one) and are
+    // combined as even + odd.
+    template <bool Full, bool First, bool Diagonal>
+    static void fold_range(const double* lanes, const std::uint8_t* signs, std::size_t count, const double* mask,
+                           double* ref, double* s1, double* s2, double* part) {
+        const double(*table)[8] = SignTable::get().row;
+        LaneFold<Full, First, Diagonal> even(mask), odd(mask);
+        double unused = 0.0;
+        auto at = [&](double* a, std::size_t j) -> double& { return Diagonal ? a[j] : unused; };
+        std::size_t j = 0;
+        for (; j + 2 <= count; j += 2) {
+            even.add(table[signs[j]], lanes + j * K, at(ref, j), at(s1, j), at(s2, j));
+            odd.add(table[signs[j + 1]], lanes + (j + 1) * K, at(ref, j + 1), at(s1, j + 1), at(s2, j + 1));
+        }
+        if (j < count) even.add(table[signs[j]], lanes + j * K, at(ref, j), at(s1, j), at(s2, j));
+        double te[K], to[K];
+        even.trace(te);
+        odd.trace(to);
+        for (int k = 0; k < K; ++k) part[k] = te[k] + to[k];
+    }
+
+    // Standard error of the mean from shifted sums: sqrt(var / m), var the unbiased sample
+    // variance.  NaN for one probe: a single sample says nothing about the spread.
     static double stderr_of(double s1, double s2, double m) {
         if (m < 2.0) return std::numeric_limits<double>::quiet_NaN();
         const double var = std::max(0.0, (s2 - s1 * s1 / m) / (m - 1.0));
         return std::sqrt(var / m);
     }
 
-    std::size_t n_;
+    std::size_t n_, round_blocks_;
     bool diagonal_;
     double* s1_;  // sum of (s - ref), then the estimate
     double* s2_;  // sum of (s - ref)^2, then the standard error
-    std::vector<std::uint8_t> signs_;
     std::vector<double> ref_;  // the first probe's sample
-    std::vector<double> trace_parts_;
+    std::vector<double> trace_parts_;  // (chunk, block of the round, lane)
     std::vector<double> samples_;
 };
 
-// The block loop shared by both engines.  block(first, active, first_block) does one
-// block's work (SPMD) and must feed every coordinate to sums' sinks.
-template <class Block>
-ProbeResult run_probes(const ProbeOptions& opt, ProbeSums& sums, ExceptionVault& vault,
-                       Block&& block) {
+// The output of chunk c for one block: the gradient code stores the K lanes of H v per
+// coordinate into a chunk-local buffer (set); flush() folds the chunk into the sums in
+// one tight loop.
+class ProbeSink {
+  public:
+    static constexpr int K = probe_lanes;
+
+    ProbeSink(ProbeSums& sums, const ProbeBlock& block, std::size_t chunk, std::size_t begin, std::size_t end,
+              const std::uint8_t* signs, std::size_t sign_offset)
+        : sums_(sums), block_(block), chunk_(chunk), begin_(begin), end_(end), signs_(signs), sign_offset_(sign_offset) {}
+
+    void set(std::size_t i, const Dual<K>& g) {
+        double* l = lanes(i);
+        for (int k = 0; k < K; ++k) l[k] = g.d[k];
+    }
+    double* lanes(std::size_t i) { return buffer_ + (i - begin_) * K; }
+    void flush() { sums_.fold(block_, chunk_, begin_, end_, buffer_, signs_, sign_offset_); }
+
+  private:
+    ProbeSums& sums_;
+    const ProbeBlock& block_;
+    std::size_t chunk_, begin_, end_;
+    const std::uint8_t* signs_;
+    std::size_t sign_offset_;
+    double buffer_[chunk_size * K];
+};
+
+// The sign bytes of one block for the whole vector (SPMD).
+inline void make_signs(const ProbeBlock& b, std::size_t n, std::uint8_t* signs, ExceptionVault& vault) {
+    const auto words = static_cast<std::ptrdiff_t>(sign_words(n));
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (std::ptrdiff_t w = 0; w < words; ++w)
+        vault.run([&] {
+            const auto ww = static_cast<std::size_t>(w);
+            fill_sign_bytes(b.keys, static_cast<int>(b.active), ww, std::min<std::size_t>(64, n - 64 * ww),
+                            signs + 64 * ww);
+        });
+}
+
+// Runs the rounds of a run.  round(blocks, count) does the work of `count` blocks (SPMD)
+// and must fold every coordinate of each; between rounds the master thread finishes the
+// trace samples and calls opt.between_rounds.
+template <class Round>
+ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, ProbeSums& sums, ExceptionVault& vault,
+                       Round&& round) {
     constexpr std::size_t K = probe_lanes;
-    const std::size_t blocks = (opt.probes + K - 1) / K;
+    const std::size_t total = (opt.probes + K - 1) / K;
     bool stop = false;
     run_team(opt.threads, [&] {
-        for (std::size_t b = 0; b < blocks; ++b) {
-            const std::size_t first = b * K, active = std::min(K, opt.probes - first);
-            sums.make_signs(opt.seed, first, active, vault);
-            block(first, active, b == 0);
+        std::vector<ProbeBlock> blocks(round_blocks);
+        for (std::size_t first = 0; first < total; first += round_blocks) {
+            const std::size_t count = std::min(round_blocks, total - first);
+            for (std::size_t s = 0; s < count; ++s) blocks[s] = ProbeBlock(opt.seed, first + s, opt.probes, s);
+            round(blocks.data(), count);
 #ifdef HESSPROBE_WITH_OPENMP
 #pragma omp master
 #endif
             {
                 vault.run([&] {
-                    sums.finish_block(first, active);
-                    if (opt.between_blocks) opt.between_blocks();
+                    sums.finish_round(blocks.data(), count);
+                    if (opt.between_rounds) opt.between_rounds();
                 });
                 stop = vault.stopped();
             }
@@ -293,44 +287,33 @@ ProbeResult run_probes(const ProbeOptions& opt, ProbeSums& sums, ExceptionVault&
     return sums.trace_result();
 }
 
-// Hutchinson probing of a built-in: each block is one pass of K dual lanes seeded with
-// the block's signs.
-template <class F>
-ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
-    constexpr int K = probe_lanes;
-    ProbeSums sums(n, opt.probes, out);
-    auto state = f.template make_state<Dual<K>>(n);
-    ExceptionVault vault;
-    std::atomic<int> bad{all_inputs_finite};
-    const SignInput<K> in{x, sums.signs()};
-    auto result = run_probes(opt, sums, vault, [&](std::size_t, std::size_t active, bool first_block) {
-        gradient_pass<Dual<K>>(
-            f, state, in, n, CheckX{x},
-            [&](std::size_t c, std::size_t begin, std::size_t end) {
-                return ProbeSums::Sink(sums, c, begin, end, active, first_block);
-            },
-            vault, bad);
-    });
-    require_finite(bad);
-    return result;
+// Blocks per round of the chunked schedule: rounds of about 2^23 coordinate-blocks (8
+// blocks at n = 10^6, 64 at n <= 131072): enough to keep a chunk's sums in cache over
+// many blocks, short enough that Ctrl-C is seen within a fraction of a second.
+inline std::size_t chunked_round_blocks(std::size_t n, std::size_t probes) {
+    const std::size_t blocks = (probes + probe_lanes - 1) / probe_lanes;
+    const std::size_t by_size = std::max<std::size_t>(1, (std::size_t{1} << 23) / std::max<std::size_t>(n, 1));
+    return std::max<std::size_t>(1, std::min({blocks, by_size, std::size_t{64}}));
 }
 
-// Hutchinson probing of a gradient source by finite differences: each block is K
-// products H v computed by the source, then added coordinate chunk by chunk.  step 0
-// means the scheme's default.
-inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
-                         DiagonalOutput out) {
+// Whether a built-in runs the chunked schedule: no whole-vector state, and g_i reads only
+// x within a band of i (so a chunk's signs plus that band are all it needs).
+template <class F>
+bool chunkable(const F& f) {
+    constexpr int max_band = 64;
+    return std::is_base_of<Stateless, F>::value && f.bandwidth() >= 0 && f.bandwidth() <= max_band;
+}
+
+// The chunked schedule (a banded, stateless built-in): rounds of several blocks, chunk by
+// chunk, the signs of the chunk and its band made locally.
+template <class F>
+ProbeResult probe_chunked(const F& f, const double* x, std::size_t n, const ProbeOptions& opt, DiagonalOutput out,
+                          ExceptionVault& vault, std::atomic<int>& bad) {
     constexpr int K = probe_lanes;
-    ProbeSums sums(n, opt.probes, out);
-    std::vector<double> hv(static_cast<std::size_t>(K) * n);
-    const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
-    const double steps[K] = {h, h, h, h, h, h, h, h};
-    const SignTable& table = SignTable::get();
-    const std::uint8_t* signs = sums.signs();
-    auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
-    ExceptionVault vault;
-    return run_probes(opt, sums, vault, [&](std::size_t, std::size_t active, bool first_block) {
-        fd.hvp_rows(dir, steps, active, hv.data(), vault);
+    const std::size_t R = chunked_round_blocks(n, opt.probes);
+    const auto band = static_cast<std::size_t>(f.bandwidth());
+    ProbeSums sums(n, opt.probes, R, out);
+    return run_rounds(opt, R, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
         const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
 #ifdef HESSPROBE_WITH_OPENMP
 #pragma omp for schedule(static)
@@ -339,10 +322,92 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
             vault.run([&] {
                 const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
                 const std::size_t end = std::min(n, begin + chunk_size);
-                ProbeSums::Sink sink(sums, static_cast<std::size_t>(c), begin, end, active, first_block);
+                if (!all_finite(x, begin, end)) bad.store(nonfinite_x, std::memory_order_relaxed);
+                const std::size_t lo = begin >= band ? begin - band : 0, hi = std::min(n, end + band);
+                std::uint8_t signs[chunk_size + 256];  // whole words around [lo, hi), band <= 64
+                const std::size_t offset = 64 * (lo / 64);
+                for (std::size_t s = 0; s < count; ++s) {
+                    fill_sign_window(blocks[s].keys, static_cast<int>(blocks[s].active), lo, hi, n, signs);
+                    ProbeSink sink(sums, blocks[s], static_cast<std::size_t>(c), begin, end, signs, offset);
+                    f.template gradient<Dual<K>>(SignInput<K>{x, signs, offset}, Stateless::State{}, sink, begin,
+                                                 end, n);
+                    sink.flush();
+                }
+            });
+    });
+}
+
+// The blocked schedule (any built-in): one block a round; each block makes the signs of
+// the whole vector, then runs one full gradient pass (state preparation included).
+template <class F>
+ProbeResult probe_blocked(const F& f, const double* x, std::size_t n, const ProbeOptions& opt, DiagonalOutput out,
+                          ExceptionVault& vault, std::atomic<int>& bad) {
+    constexpr int K = probe_lanes;
+    std::vector<std::uint8_t> signs(n);
+    auto state = f.template make_state<Dual<K>>(n);
+    ProbeSums sums(n, opt.probes, 1, out);
+    const SignInput<K> in{x, signs.data()};
+    return run_rounds(opt, 1, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
+        const ProbeBlock& b = blocks[0];
+        make_signs(b, n, signs.data(), vault);
+        gradient_pass<Dual<K>>(
+            f, state, in, n, CheckX{x},
+            [&](std::size_t c, std::size_t begin, std::size_t end) {
+                return ProbeSink(sums, b, c, begin, end, signs.data(), 0);
+            },
+            vault, bad);
+    });
+}
+
+// Hutchinson probing of a built-in: each block is one pass of K dual lanes seeded with
+// the block's signs.  Both schedules add the same numbers in the same order.
+template <class F>
+ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
+    ExceptionVault vault;
+    std::atomic<int> bad{all_inputs_finite};
+    ProbeResult result;
+    bool done = false;
+    if constexpr (std::is_base_of<Stateless, F>::value) {
+        if (chunkable(f)) {
+            result = probe_chunked(f, x, n, opt, out, vault, bad);
+            done = true;
+        }
+    }
+    if (!done) result = probe_blocked(f, x, n, opt, out, vault, bad);
+    require_finite(bad);
+    return result;
+}
+
+// Hutchinson probing of a gradient source by finite differences: each block is K
+// products H v computed by the source, then folded coordinate chunk by chunk.  step 0
+// means the scheme's default.
+inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
+                         DiagonalOutput out) {
+    constexpr int K = probe_lanes;
+    ProbeSums sums(n, opt.probes, 1, out);
+    std::vector<std::uint8_t> signs(n);
+    std::vector<double> hv(static_cast<std::size_t>(K) * n);
+    const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
+    const double steps[K] = {h, h, h, h, h, h, h, h};
+    const SignTable& table = SignTable::get();
+    auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
+    ExceptionVault vault;
+    return run_rounds(opt, 1, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
+        const ProbeBlock& b = blocks[0];
+        make_signs(b, n, signs.data(), vault);
+        fd.hvp_rows(dir, steps, b.active, hv.data(), vault);
+        const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (std::ptrdiff_t c = 0; c < chunks; ++c)
+            vault.run([&] {
+                const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
+                const std::size_t end = std::min(n, begin + chunk_size);
+                ProbeSink sink(sums, b, static_cast<std::size_t>(c), begin, end, signs.data(), 0);
                 for (std::size_t i = begin; i < end; ++i) {
                     double* lanes = sink.lanes(i);
-                    for (std::size_t k = 0; k < K; ++k) lanes[k] = k < active ? hv[k * n + i] : 0.0;
+                    for (std::size_t k = 0; k < K; ++k) lanes[k] = k < b.active ? hv[k * n + i] : 0.0;
                 }
                 sink.flush();
             });

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 HESSPROBE_NAMESPACE_BEGIN
 
@@ -29,6 +30,13 @@ inline std::uint64_t probe_key(std::uint64_t seed, std::uint64_t probe) {
 
 inline std::uint64_t sign_word(std::uint64_t key, std::uint64_t word) {
     return mix64(key + (word + 1) * golden_gamma);
+}
+
+inline bool little_endian() {
+    const std::uint16_t one = 1;
+    std::uint8_t first;
+    std::memcpy(&first, &one, 1);
+    return first == 1;
 }
 
 // Transposes an 8x8 bit matrix held in a word (byte r is row r, bit c of it column c).
@@ -63,21 +71,35 @@ inline void transpose_bytes(std::uint64_t w[8]) {
     }
 }
 
-// Sign bytes of `lanes` (<= 8) consecutive probes for coordinates [64 w, 64 w + 64) of an
-// n-vector: bit k of out[i] is the sign bit of coordinate i of probe k (keys[k]).
-inline void fill_sign_bytes(const std::uint64_t* keys, int lanes, std::size_t w, std::size_t n,
+// Sign bytes of `lanes` (<= 8) probes (their keys) for the `count` (<= 64) coordinates
+// 64 w, 64 w + 1, ... into out[0 .. count): bit k of a byte is the sign bit of probe k.
+inline void fill_sign_bytes(const std::uint64_t* keys, int lanes, std::size_t w, std::size_t count,
                             std::uint8_t* out) {
     std::uint64_t words[8] = {};
     for (int k = 0; k < lanes; ++k) words[k] = sign_word(keys[k], w);
     transpose_bytes(words);  // words[p], byte k: signs of probe k at coordinates 64 w + 8 p + 0..7
-    const std::size_t base = 64 * w;
-    for (int p = 0; p < 8; ++p) {
-        const std::size_t start = base + 8 * static_cast<std::size_t>(p);
-        if (start >= n) break;
-        const std::uint64_t cols = transpose8x8(words[p]);  // byte t: the 8 probes' signs at start + t
-        for (std::size_t t = 0; t < 8 && start + t < n; ++t)
-            out[start + t] = static_cast<std::uint8_t>(cols >> (8 * t));
+    for (std::size_t p = 0; p < 8 && 8 * p < count; ++p) {
+        const std::uint64_t cols = transpose8x8(words[p]);  // byte t: the probes' signs at 8 p + t
+        if (8 * p + 8 <= count && little_endian()) {
+            std::memcpy(out + 8 * p, &cols, 8);
+        } else {
+            for (std::size_t t = 0; t < 8 && 8 * p + t < count; ++t)
+                out[8 * p + t] = static_cast<std::uint8_t>(cols >> (8 * t));
+        }
     }
+}
+
+// The sign bytes of coordinates [begin, end) of an n-vector, word by word, into
+// out[i - 64 * (begin / 64)]: whole words, so out must hold sign_window_size(begin, end, n).
+inline std::size_t sign_window_size(std::size_t begin, std::size_t end, std::size_t n) {
+    const std::size_t w0 = begin / 64, w1 = (end + 63) / 64;
+    return std::min(n, 64 * w1) - 64 * w0;
+}
+inline void fill_sign_window(const std::uint64_t* keys, int lanes, std::size_t begin, std::size_t end,
+                             std::size_t n, std::uint8_t* out) {
+    const std::size_t w0 = begin / 64, w1 = (end + 63) / 64;
+    for (std::size_t w = w0; w < w1; ++w)
+        fill_sign_bytes(keys, lanes, w, std::min<std::size_t>(64, n - 64 * w), out + 64 * (w - w0));
 }
 
 inline std::size_t sign_words(std::size_t n) { return (n + 63) / 64; }
