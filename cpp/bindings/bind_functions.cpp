@@ -34,6 +34,22 @@ struct Builtin {
     }
 };
 
+// A method x -> a new array of n (or n x n) values, filled by
+// kernel(f, x, n, out, threads) with the GIL released.
+template <class B, class Kernel>
+auto array_method(bool square, Kernel kernel) {
+    return [square, kernel](const B& b, const Array& x, int threads) {
+        const std::size_t n = b.checked_size(x);
+        Array result = square ? Array({n, n}) : Array(n);
+        double* out = result.mutable_data();
+        {
+            py::gil_scoped_release release;
+            kernel(b.f, x.data(), n, out, checked_threads(threads));
+        }
+        return result;
+    };
+}
+
 template <class F, class Make>
 void bind_builtin(py::module_& m, const char* cls, Make&& make) {
     using B = Builtin<F>;
@@ -50,18 +66,7 @@ void bind_builtin(py::module_& m, const char* cls, Make&& make) {
                  return b.f.value(x.data(), n);
              },
              "x"_a)
-        .def("gradient",
-             [](const B& b, const Array& x, int threads) {
-                 const std::size_t n = b.checked_size(x);
-                 Array g(n);
-                 double* out = g.mutable_data();
-                 {
-                     py::gil_scoped_release release;
-                     gradient(b.f, x.data(), n, out, checked_threads(threads));
-                 }
-                 return g;
-             },
-             "x"_a, "threads"_a)
+        .def("gradient", array_method<B>(false, [](auto&&... a) { gradient(a...); }), "x"_a, "threads"_a)
         .def("hvp",
              [](const B& b, const Array& x, const Array& V, int threads) {
                  const std::size_t n = b.checked_size(x);
@@ -75,30 +80,8 @@ void bind_builtin(py::module_& m, const char* cls, Make&& make) {
                  return HV;
              },
              "x"_a, "v"_a, "threads"_a)
-        .def("hessian",
-             [](const B& b, const Array& x, int threads) {
-                 const std::size_t n = b.checked_size(x);
-                 Array H({n, n});
-                 double* out = H.mutable_data();
-                 {
-                     py::gil_scoped_release release;
-                     hessian(b.f, x.data(), n, out, checked_threads(threads));
-                 }
-                 return H;
-             },
-             "x"_a, "threads"_a)
-        .def("hessian_diag",
-             [](const B& b, const Array& x, int threads) {
-                 const std::size_t n = b.checked_size(x);
-                 Array d(n);
-                 double* out = d.mutable_data();
-                 {
-                     py::gil_scoped_release release;
-                     hessian_diag(b.f, x.data(), n, out, checked_threads(threads));
-                 }
-                 return d;
-             },
-             "x"_a, "threads"_a)
+        .def("hessian", array_method<B>(true, [](auto&&... a) { hessian(a...); }), "x"_a, "threads"_a)
+        .def("hessian_diag", array_method<B>(false, [](auto&&... a) { hessian_diag(a...); }), "x"_a, "threads"_a)
         .def("probe",
              [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal) {
                  const std::size_t n = b.checked_size(x);

@@ -37,6 +37,21 @@ inline bool all_finite(const double* x, std::size_t begin, std::size_t end) {
     return bad == 0;
 }
 
+// Runs body(c, begin, end) for every chunk c = [begin, end) of [0, n), the chunks split
+// over the threads of the team (SPMD; serial outside a team), each inside the vault.
+template <class Body>
+void for_each_chunk(std::size_t n, ExceptionVault& vault, Body&& body) {
+    const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (std::ptrdiff_t c = 0; c < chunks; ++c)
+        vault.run([&] {
+            const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
+            body(static_cast<std::size_t>(c), begin, std::min(n, begin + chunk_size));
+        });
+}
+
 // Which input of an evaluation held a NaN or Inf (0: none).
 enum NonFinite : int { all_inputs_finite = 0, nonfinite_x = 1, nonfinite_v = 2 };
 
@@ -64,20 +79,12 @@ void gradient_pass(const F& f, State& state, const In& in, std::size_t n, const 
 #endif
     vault.run([&] { f.template finish<T>(state); });
 
-    const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
-#ifdef HESSPROBE_WITH_OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (std::ptrdiff_t c = 0; c < chunks; ++c) {
-        vault.run([&] {
-            const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
-            const std::size_t end = std::min(n, begin + chunk_size);
-            if (const int code = check(begin, end)) bad.store(code, std::memory_order_relaxed);
-            auto out = make_out(static_cast<std::size_t>(c), begin, end);
-            f.template gradient<T>(in, static_cast<const State&>(state), out, begin, end, n);
-            out.flush();
-        });
-    }
+    for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
+        if (const int code = check(begin, end)) bad.store(code, std::memory_order_relaxed);
+        auto out = make_out(c, begin, end);
+        f.template gradient<T>(in, static_cast<const State&>(state), out, begin, end, n);
+        out.flush();
+    });
 }
 
 HESSPROBE_NAMESPACE_END

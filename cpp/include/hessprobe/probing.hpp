@@ -123,20 +123,13 @@ class ProbeSums {
     void finish_coordinates(ExceptionVault& vault) {
         if (!diagonal_) return;
         const double m = static_cast<double>(samples_.size());
-        const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n_));
-#ifdef HESSPROBE_WITH_OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (std::ptrdiff_t c = 0; c < chunks; ++c)
-            vault.run([&] {
-                const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
-                const std::size_t end = std::min(n_, begin + chunk_size);
-                for (std::size_t i = begin; i < end; ++i) {
-                    const double s1 = s1_[i];
-                    s1_[i] = ref_[i] + s1 / m;
-                    s2_[i] = stderr_of(s1, s2_[i], m);
-                }
-            });
+        for_each_chunk(n_, vault, [&](std::size_t, std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) {
+                const double s1 = s1_[i];
+                s1_[i] = ref_[i] + s1 / m;
+                s2_[i] = stderr_of(s1, s2_[i], m);
+            }
+        });
     }
 
     ProbeResult trace_result() {
@@ -314,26 +307,19 @@ ProbeResult probe_chunked(const F& f, const double* x, std::size_t n, const Prob
     const auto band = static_cast<std::size_t>(f.bandwidth());
     ProbeSums sums(n, opt.probes, R, out);
     return run_rounds(opt, R, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
-        const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
-#ifdef HESSPROBE_WITH_OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (std::ptrdiff_t c = 0; c < chunks; ++c)
-            vault.run([&] {
-                const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
-                const std::size_t end = std::min(n, begin + chunk_size);
-                if (!all_finite(x, begin, end)) bad.store(nonfinite_x, std::memory_order_relaxed);
-                const std::size_t lo = begin >= band ? begin - band : 0, hi = std::min(n, end + band);
-                std::uint8_t signs[chunk_size + 256];  // whole words around [lo, hi), band <= 64
-                const std::size_t offset = 64 * (lo / 64);
-                for (std::size_t s = 0; s < count; ++s) {
-                    fill_sign_window(blocks[s].keys, static_cast<int>(blocks[s].active), lo, hi, n, signs);
-                    ProbeSink sink(sums, blocks[s], static_cast<std::size_t>(c), begin, end, signs, offset);
-                    f.template gradient<Dual<K>>(SignInput<K>{x, signs, offset}, Stateless::State{}, sink, begin,
-                                                 end, n);
-                    sink.flush();
-                }
-            });
+        for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
+            if (!all_finite(x, begin, end)) bad.store(nonfinite_x, std::memory_order_relaxed);
+            const std::size_t lo = begin >= band ? begin - band : 0, hi = std::min(n, end + band);
+            std::uint8_t signs[chunk_size + 256];  // whole words around [lo, hi), band <= 64
+            const std::size_t offset = 64 * (lo / 64);
+            for (std::size_t s = 0; s < count; ++s) {
+                fill_sign_window(blocks[s].keys, static_cast<int>(blocks[s].active), lo, hi, n, signs);
+                ProbeSink sink(sums, blocks[s], c, begin, end, signs, offset);
+                f.template gradient<Dual<K>>(SignInput<K>{x, signs, offset}, Stateless::State{}, sink, begin, end,
+                                             n);
+                sink.flush();
+            }
+        });
     });
 }
 
@@ -396,21 +382,14 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
         const ProbeBlock& b = blocks[0];
         make_signs(b, n, signs.data(), vault);
         fd.hvp_rows(dir, steps, b.active, hv.data(), vault);
-        const auto chunks = static_cast<std::ptrdiff_t>(chunk_count(n));
-#ifdef HESSPROBE_WITH_OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (std::ptrdiff_t c = 0; c < chunks; ++c)
-            vault.run([&] {
-                const std::size_t begin = static_cast<std::size_t>(c) * chunk_size;
-                const std::size_t end = std::min(n, begin + chunk_size);
-                ProbeSink sink(sums, b, static_cast<std::size_t>(c), begin, end, signs.data(), 0);
-                for (std::size_t i = begin; i < end; ++i) {
-                    double* lanes = sink.lanes(i);
-                    for (std::size_t k = 0; k < K; ++k) lanes[k] = k < b.active ? hv[k * n + i] : 0.0;
-                }
-                sink.flush();
-            });
+        for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
+            ProbeSink sink(sums, b, c, begin, end, signs.data(), 0);
+            for (std::size_t i = begin; i < end; ++i) {
+                double* lanes = sink.lanes(i);
+                for (std::size_t k = 0; k < K; ++k) lanes[k] = k < b.active ? hv[k * n + i] : 0.0;
+            }
+            sink.flush();
+        });
     });
 }
 
