@@ -226,7 +226,9 @@ def test_slq_density_is_a_broadened_quadrature(hp):
         i = int(np.argmin(np.abs(sd.grid - peak)))
         assert sd.density[i] > 10 * sd.density[int(np.argmin(np.abs(sd.grid - (peak + 0.5))))]
     # the same seed gives the same density
-    assert_array_equal(hp.spectral_density(f, np.zeros(n), vectors=4, steps=30, grid=4000).density, sd.density)
+    assert_array_equal(
+        hp.spectral_density(f, np.zeros(n), vectors=4, steps=30, grid=4000).density, sd.density
+    )
 
 
 def test_spectral_density_on_a_given_grid_and_sigma(hp):

@@ -70,7 +70,9 @@ def test_exponential_fit_matches_numpy(fit, point):
     f, t, y = fit
     r, J = np_residuals(point, t, y), np_jacobian(point, t)
     # residuals, Jacobian: a handful of roundings each (exp is correctly rounded to ~1ulp)
-    assert_allclose(f.residuals(point), r, rtol=0, atol=16 * EPS * (np.abs(y).max() + np.abs(r).max() + 10))
+    assert_allclose(
+        f.residuals(point), r, rtol=0, atol=16 * EPS * (np.abs(y).max() + np.abs(r).max() + 10)
+    )
     assert_allclose(f.jacobian(point), J, rtol=16 * EPS, atol=0)
     assert f.value(point) == pytest.approx(0.5 * float(r @ r), rel=1e-13)
     g = J.T @ r
@@ -78,7 +80,9 @@ def test_exponential_fit_matches_numpy(fit, point):
     H = np_hessian(point, t, y)
     # exact (dual numbers) against the hand-derived Hessian: sums of m terms, 1e-12 of the
     # term sizes
-    scale = (np.abs(J).T @ np.abs(J)).max() + np.abs(np_residual_curvature(point, np.abs(t), np.abs(y))).max()
+    scale = (np.abs(J).T @ np.abs(J)).max() + np.abs(
+        np_residual_curvature(point, np.abs(t), np.abs(y))
+    ).max()
     assert_allclose(f.hessian(point), H, rtol=0, atol=1e-12 * scale)
     v = np.random.default_rng(1).standard_normal((5, 3))
     assert_allclose(f.hvp(point, v), v @ H, rtol=0, atol=1e-12 * scale * np.abs(v).max())
@@ -204,7 +208,9 @@ def test_damping_adds_lambda_times_identity(hp):
     p = POINTS["near"]
     assert_allclose(
         hp.gauss_newton(f, p, damping=2.5).dense() - hp.gauss_newton(f, p).dense(),
-        2.5 * np.eye(3), rtol=0, atol=1e-12 * np.abs(f.hessian(p)).max(),
+        2.5 * np.eye(3),
+        rtol=0,
+        atol=1e-12 * np.abs(f.hessian(p)).max(),
     )
 
 

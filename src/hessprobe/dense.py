@@ -38,7 +38,7 @@ def column_step(scheme: Scheme, x: ArrayLike) -> float:
     if scheme not in _STEP_FACTOR:
         raise ValueError(f"scheme must be one of {tuple(_STEP_FACTOR)}, got {scheme!r}")
     rms = math.sqrt(float(point @ point) / point.shape[0])
-    return _STEP_FACTOR[scheme] * (1.0 + rms)
+    return float(_STEP_FACTOR[scheme] * (1.0 + rms))
 
 
 def hessian(

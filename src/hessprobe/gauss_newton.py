@@ -42,7 +42,7 @@ class GaussNewtonOperator(LinearOperator):  # type: ignore[misc]  # scipy is unt
         shift: float,
         residuals: NDArray[np.float64] | None = None,
     ) -> None:
-        m, n = jacobian.shape
+        n = jacobian.shape[1]
         super().__init__(dtype=np.dtype(np.float64), shape=(n, n))
         self.jacobian = jacobian
         self.weights = weights
@@ -84,7 +84,9 @@ class GaussNewtonOperator(LinearOperator):  # type: ignore[misc]  # scipy is unt
         The diagonal approximation of Optimal Brain Damage (LeCun et al. 1990), for a
         least-squares loss.
         """
-        diag: NDArray[np.float64] = np.einsum("ij,i,ij->j", self.jacobian, self.weights, self.jacobian)
+        diag: NDArray[np.float64] = np.einsum(
+            "ij,i,ij->j", self.jacobian, self.weights, self.jacobian
+        )
         return diag + self.shift
 
     def dense(self) -> NDArray[np.float64]:
@@ -170,7 +172,9 @@ def gauss_newton(
         raise ValueError(f"damping must be a finite number >= 0, got {damping!r}")
     if isinstance(source, Function):
         if jacobian is not None:
-            raise ValueError(f"jacobian is for a residuals callable; the built-in {source.name} has its own")
+            raise ValueError(
+                f"jacobian is for a residuals callable; the built-in {source.name} has its own"
+            )
         point = source._point(x)
         check_all_finite(point, "x")
         if isinstance(source, LeastSquares):

@@ -25,7 +25,7 @@ from .estimators import hutchinson_diag
 from .functions import Function
 from .sources import Gradient, Scheme, resolve
 
-__all__ = ["AdaHessian", "OptimizeResult"]
+__all__ = ["AdaHessian", "OptimizeResult", "block_average"]
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,15 @@ class OptimizeResult:
 
 
 def _gradient_of(source: Any) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
-    """A function x -> g(x) for a built-in or a Python gradient source."""
+    """Return x -> g(x) for a built-in or a Python gradient source."""
     src = resolve(source)
     if isinstance(src, Function):
         return src.grad
     if not isinstance(src, Gradient):
-        raise TypeError("AdaHessian needs a gradient it can call from Python: a built-in, a "
-                        "callable or hessprobe.Gradient, not a scipy.LowLevelCallable")
+        raise TypeError(
+            "AdaHessian needs a gradient it can call from Python: a built-in, a "
+            "callable or hessprobe.Gradient, not a scipy.LowLevelCallable"
+        )
     fn, vectorized = src.fn, src.vectorized
 
     def grad(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -294,6 +296,4 @@ class AdaHessian:
         history = {"grad_norm": np.array(norms)}
         if fun is not None:
             history["fun"] = np.array(values)
-        return OptimizeResult(
-            x, values[-1] if values else None, self.t, success, message, history
-        )
+        return OptimizeResult(x, values[-1] if values else None, self.t, success, message, history)

@@ -167,9 +167,9 @@ def _lanczos_group(
         if j == steps - 1:
             break
         b = np.linalg.norm(W, axis=1)
-        scale = np.maximum(np.abs(alpha[running, : j + 1]).max(axis=1), beta[running, :j].max(
-            axis=1, initial=0.0
-        ))
+        scale = np.maximum(
+            np.abs(alpha[running, : j + 1]).max(axis=1), beta[running, :j].max(axis=1, initial=0.0)
+        )
         # An exhausted Krylov space (as many steps as distinct eigenvalues): stop there.
         done = b <= 1e-12 * scale
         length[running[done]] = j + 1
