@@ -18,6 +18,11 @@ MODULES = [
     "hessprobe.hvp",
     "hessprobe.estimators",
     "hessprobe._info",
+    "hessprobe.scipy_adapters",
+    "hessprobe.dense",
+    "hessprobe.spectra",
+    "hessprobe.gauss_newton",
+    "hessprobe.optim",
 ]
 
 

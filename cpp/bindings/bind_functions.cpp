@@ -3,6 +3,7 @@
 #include "probe_output.hpp"
 
 #include "hessprobe/functions/ackley.hpp"
+#include "hessprobe/functions/exponential_fit.hpp"
 #include "hessprobe/functions/logistic_regression.hpp"
 #include "hessprobe/functions/quadratic.hpp"
 #include "hessprobe/functions/rosenbrock.hpp"
@@ -51,9 +52,9 @@ auto array_method(bool square, Kernel kernel) {
 }
 
 template <class F, class Make>
-void bind_builtin(py::module_& m, const char* cls, Make&& make) {
+py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make) {
     using B = Builtin<F>;
-    py::class_<B>(m, cls)
+    return py::class_<B>(m, cls)
         .def(py::init(std::forward<Make>(make)))
         .def_property_readonly("name", [](const B&) { return F::name; })
         .def_property_readonly("min_size", [](const B& b) { return b.f.min_size(); })
@@ -98,6 +99,38 @@ void bind_builtin(py::module_& m, const char* cls, Make&& make) {
              "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a);
 }
 
+// Residuals r(x), shape (m,), and their Jacobian, shape (m, n), of a least-squares
+// built-in f = 1/2 ||r||^2 (for the Gauss-Newton approximation J'J).
+template <class F>
+void bind_least_squares(py::class_<Builtin<F>>& cls) {
+    using B = Builtin<F>;
+    cls.def_property_readonly("residual_count", [](const B& b) { return b.f.residual_count(); })
+        .def("residuals",
+             [](const B& b, const Array& x) {
+                 b.checked_size(x);
+                 Array r(b.f.residual_count());
+                 double* out = r.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     b.f.residuals(x.data(), out);
+                 }
+                 return r;
+             },
+             "x"_a)
+        .def("jacobian",
+             [](const B& b, const Array& x) {
+                 const std::size_t n = b.checked_size(x);
+                 Array J({b.f.residual_count(), n});
+                 double* out = J.mutable_data();
+                 {
+                     py::gil_scoped_release release;
+                     b.f.jacobian(x.data(), out);
+                 }
+                 return J;
+             },
+             "x"_a);
+}
+
 }  // namespace
 
 void bind_functions(py::module_& m) {
@@ -120,6 +153,13 @@ void bind_functions(py::module_& m) {
         if (vector_size(y, "y") != rows) throw std::invalid_argument("y must have one label per row of X");
         return Builtin<LogisticRegression>{LogisticRegression{X.data(), y.data(), rows, d, l2}, {X, y}};
     });
+    auto fit = bind_builtin<ExponentialFit>(m, "ExponentialFit", [](const Array& t, const Array& y) {
+        const std::size_t rows = vector_size(t, "t");
+        if (vector_size(y, "y") != rows) throw std::invalid_argument("y must have one value per entry of t");
+        if (rows == 0) throw std::invalid_argument("t must not be empty");
+        return Builtin<ExponentialFit>{ExponentialFit{t.data(), y.data(), rows}, {t, y}};
+    });
+    bind_least_squares(fit);
 }
 
 }  // namespace hessprobe::bindings

