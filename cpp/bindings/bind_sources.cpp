@@ -201,7 +201,7 @@ Array fd_hvp(const py::object& source, bool vectorized, const Array& x, const Ar
         }
         auto dir = [&](std::size_t k, std::size_t i) { return v[k * n + i]; };
         ExceptionVault vault;
-        run_team(threads, [&] { fd.hvp_rows(dir, steps.data(), rows, out, vault); });
+        run_team(team_size(threads, rows), [&] { fd.hvp_rows(dir, steps.data(), rows, out, vault); });
         vault.rethrow();
         return 0;
     });

@@ -34,18 +34,14 @@ struct CheckX {
     }
 };
 
-// One evaluation of f on scalar T at the input `in`, on all threads of a team.  The team
-// is no larger than the number of work items (state parts or coordinate chunks): extra
-// threads would only wait at the barriers, which is costly for the many small
-// evaluations of an optimizer or a Krylov solver.  The result does not depend on it.
+// One evaluation of f on scalar T at the input `in`, on a team of up to `threads`
+// threads, one per work item (state part or coordinate chunk) at most.
 template <class T, class F, class In, class Check, class MakeOut>
 void evaluate(const F& f, const In& in, std::size_t n, const Check& check, int threads, MakeOut&& make_out) {
     auto state = f.template make_state<T>(n);
     ExceptionVault vault;
     std::atomic<int> bad{all_inputs_finite};
-    const std::size_t items = std::max(f.prepare_parts(n), chunk_count(n));
-    const int team = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), items));
-    run_team(team, [&] { gradient_pass<T>(f, state, in, n, check, make_out, vault, bad); });
+    run_team(team_size(threads, std::max(f.prepare_parts(n), chunk_count(n))), [&] { gradient_pass<T>(f, state, in, n, check, make_out, vault, bad); });
     vault.rethrow();
     require_finite(bad);
 }

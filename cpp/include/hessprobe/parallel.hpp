@@ -4,7 +4,9 @@
 
 #include "hessprobe/config.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -38,6 +40,13 @@ inline int thread_index() {
 #else
     return 0;
 #endif
+}
+
+// The team for `items` independent work items: no more threads than items, since extra
+// threads would only wait at the barriers (costly for the many small evaluations of an
+// optimizer or a Krylov solver).  Results never depend on the team size.
+inline int team_size(int threads, std::size_t items) {
+    return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(items, 1)));
 }
 
 // Runs body() on `threads` threads (SPMD: every thread runs all of it; the work inside

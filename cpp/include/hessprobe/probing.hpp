@@ -244,16 +244,17 @@ inline void make_signs(const ProbeBlock& b, std::size_t n, std::uint8_t* signs, 
         });
 }
 
-// Runs the rounds of a run.  round(blocks, count) does the work of `count` blocks (SPMD)
+// Runs the rounds of a run on a team of up to opt.threads threads, `items` at most (the
+// work items of a round).  round(blocks, count) does the work of `count` blocks (SPMD)
 // and must fold every coordinate of each; between rounds the master thread finishes the
 // trace samples and calls opt.between_rounds.
 template <class Round>
-ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, ProbeSums& sums, ExceptionVault& vault,
-                       Round&& round) {
+ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, std::size_t items, ProbeSums& sums,
+                       ExceptionVault& vault, Round&& round) {
     constexpr std::size_t K = probe_lanes;
     const std::size_t total = (opt.probes + K - 1) / K;
     bool stop = false;
-    run_team(opt.threads, [&] {
+    run_team(team_size(opt.threads, items), [&] {
         std::vector<ProbeBlock> blocks(round_blocks);
         for (std::size_t first = 0; first < total; first += round_blocks) {
             const std::size_t count = std::min(round_blocks, total - first);
@@ -306,7 +307,7 @@ ProbeResult probe_chunked(const F& f, const double* x, std::size_t n, const Prob
     const std::size_t R = chunked_round_blocks(n, opt.probes);
     const auto band = static_cast<std::size_t>(f.bandwidth());
     ProbeSums sums(n, opt.probes, R, out);
-    return run_rounds(opt, R, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
+    return run_rounds(opt, R, chunk_count(n), sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
         for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
             if (!all_finite(x, begin, end)) bad.store(nonfinite_x, std::memory_order_relaxed);
             const std::size_t lo = begin >= band ? begin - band : 0, hi = std::min(n, end + band);
@@ -333,7 +334,8 @@ ProbeResult probe_blocked(const F& f, const double* x, std::size_t n, const Prob
     auto state = f.template make_state<Dual<K>>(n);
     ProbeSums sums(n, opt.probes, 1, out);
     const SignInput<K> in{x, signs.data()};
-    return run_rounds(opt, 1, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
+    const std::size_t items = std::max(f.prepare_parts(n), chunk_count(n));
+    return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
         const ProbeBlock& b = blocks[0];
         make_signs(b, n, signs.data(), vault);
         gradient_pass<Dual<K>>(
@@ -378,7 +380,9 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
     const SignTable& table = SignTable::get();
     auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
     ExceptionVault vault;
-    return run_rounds(opt, 1, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
+    // Work items: the block's K gradient products, then its chunks.
+    const std::size_t items = std::max<std::size_t>(K, chunk_count(n));
+    return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
         const ProbeBlock& b = blocks[0];
         make_signs(b, n, signs.data(), vault);
         fd.hvp_rows(dir, steps, b.active, hv.data(), vault);
