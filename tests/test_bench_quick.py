@@ -1,0 +1,55 @@
+"""The benchmark suite's smoke run works, with or without JAX, PyTorch and numdifftools.
+
+``python bench/run.py --quick`` measures tiny sizes only; it is run here so that the
+benchmarks cannot silently rot.  Its numbers are not checked (no timing thresholds in
+tests); its outputs are.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+
+
+# Runs the script with the optional alternatives unimportable, as if not installed (an
+# import hook, not None in sys.modules, which SciPy's array-API checks would trip on).
+WITHOUT_ALTERNATIVES = """
+import importlib.abc, runpy, sys
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("jax", "jaxlib", "torch", "numdifftools"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Absent())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(not BENCH.exists(), reason="bench/ is not part of this checkout")
+@pytest.mark.parametrize("alternatives", ["installed", "absent"])
+def test_quick_benchmark_runs_and_writes_its_outputs(tmp_path: Path, alternatives: str) -> None:
+    prefix = (
+        [sys.executable]
+        if alternatives == "installed"
+        else [sys.executable, "-c", WITHOUT_ALTERNATIVES]
+    )
+    run = subprocess.run(
+        [*prefix, str(BENCH), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    table = (tmp_path / "results.md").read_text()
+    assert "| task |" in table and "hessprobe" in table
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results  # raw numbers were recorded
