@@ -41,7 +41,8 @@ void evaluate(const F& f, const In& in, std::size_t n, const Check& check, int t
     auto state = f.template make_state<T>(n);
     ExceptionVault vault;
     std::atomic<int> bad{all_inputs_finite};
-    run_team(team_size(threads, std::max(f.prepare_parts(n), chunk_count(n))), [&] { gradient_pass<T>(f, state, in, n, check, make_out, vault, bad); });
+    const int team = team_size(threads, std::max(f.prepare_parts(n), chunk_count(n)));
+    run_team(team, [&] { gradient_pass<T>(f, state, in, n, check, make_out, vault, bad); });
     vault.rethrow();
     require_finite(bad);
 }

@@ -42,11 +42,15 @@ inline int thread_index() {
 #endif
 }
 
-// The team for `items` independent work items: no more threads than items, since extra
-// threads would only wait at the barriers (costly for the many small evaluations of an
-// optimizer or a Krylov solver).  Results never depend on the team size.
+// The team for `items` independent work items (coordinate chunks, gradient calls): at
+// most `threads`, and at least 4 items per thread.  A thread with less work costs more
+// to wake and to wait for at the barriers than it saves (milliseconds when the other
+// cores are busy: ruinous for the thousands of small products of an optimizer or a
+// Krylov solver).  Results never depend on the team size.
 inline int team_size(int threads, std::size_t items) {
-    return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(items, 1)));
+    constexpr std::size_t items_per_thread = 4;
+    const std::size_t useful = std::max<std::size_t>(1, items / items_per_thread);
+    return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), useful));
 }
 
 // Runs body() on `threads` threads (SPMD: every thread runs all of it; the work inside

@@ -307,7 +307,7 @@ ProbeResult probe_chunked(const F& f, const double* x, std::size_t n, const Prob
     const std::size_t R = chunked_round_blocks(n, opt.probes);
     const auto band = static_cast<std::size_t>(f.bandwidth());
     ProbeSums sums(n, opt.probes, R, out);
-    return run_rounds(opt, R, chunk_count(n), sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
+    return run_rounds(opt, R, chunk_count(n) * R, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
         for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
             if (!all_finite(x, begin, end)) bad.store(nonfinite_x, std::memory_order_relaxed);
             const std::size_t lo = begin >= band ? begin - band : 0, hi = std::min(n, end + band);
