@@ -71,7 +71,7 @@ class Colouring:
         return int(self.colours.shape[0])
 
     def probes(self) -> NDArray[np.float64]:
-        """Return the probe vectors as rows, shape (count, n): row c is the indicator of colour c."""
+        """Return the probes as rows, shape (count, n): row c is the indicator of colour c."""
         P = np.zeros((self.count, self.size))
         P[self.colours, np.arange(self.size)] = 1.0
         return P
