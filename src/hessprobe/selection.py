@@ -95,7 +95,13 @@ def trace(
         if tol is None:
             return hutchinson_trace(source, x, hvps, seed, threads, scheme=scheme, step=step)
         return hutchinson_trace(
-            source, x, seed=seed, threads=threads, scheme=scheme, step=step, tol=tol,
+            source,
+            x,
+            seed=seed,
+            threads=threads,
+            scheme=scheme,
+            step=step,
+            tol=tol,
             max_probes=hvps,
         )
     estimator = hutchpp if method == "hutch++" else xtrace
@@ -152,7 +158,13 @@ def diagonal(
         if tol is None:
             return hutchinson_diag(source, x, hvps, seed, threads, scheme=scheme, step=step)
         return hutchinson_diag(
-            source, x, seed=seed, threads=threads, scheme=scheme, step=step, tol=tol,
+            source,
+            x,
+            seed=seed,
+            threads=threads,
+            scheme=scheme,
+            step=step,
+            tol=tol,
             max_probes=hvps,
         )
     estimator = diagpp if method == "diag++" else xdiag

@@ -324,9 +324,7 @@ def xdiag(
     QS = Q @ S
     # Row i of `each` is d_i; their mean is the XDiag estimate.
     each = (
-        np.sum(Q * Z, axis=1)
-        - (QS * (Z @ S)).T
-        + Om.T * (Y - Q @ T + QS * np.sum(S * T, axis=0)).T
+        np.sum(Q * Z, axis=1) - (QS * (Z @ S)).T + Om.T * (Y - Q @ T + QS * np.sum(S * T, axis=0)).T
     )
     return Estimate(each.mean(axis=0), LOO_CALIBRATION * _sample_stderr(each), k, 2 * k)
 
