@@ -138,6 +138,20 @@ def table(results: dict[str, Any], notes: dict[str, str], seeds: int, seconds: f
     return "\n".join(lines)
 
 
+def structured_note() -> str:
+    """The exact alternative for a banded Hessian: coloured HVPs (hp.hessian_diag)."""
+    f, x, _ = cases()["rosenbrock"]
+    ref = f.hessian_diag(x)
+    d = hp.hessian_diag(f, x, bandwidth=1)
+    err = float(np.linalg.norm(d - ref) / np.linalg.norm(ref))
+    count = hp.colouring(x.size, bandwidth=1).count
+    return (
+        "Structured probing, for comparison: the Rosenbrock diagonal (and trace) from "
+        f"`hp.hessian_diag(f, x, bandwidth=1)`: {count} HVPs, relative error {err:.1e} "
+        "(exact: tridiagonal Hessian, Curtis-Powell-Reid colouring)."
+    )
+
+
 def plot(results: dict[str, Any], path: str) -> None:
     import matplotlib
 
@@ -176,7 +190,7 @@ def main() -> None:
     results, notes = run(args.seeds)
     seconds = time.perf_counter() - start
     plot(results, os.path.join(args.out, "estimators.png"))
-    md = table(results, notes, args.seeds, seconds)
+    md = table(results, notes, args.seeds, seconds) + "\n" + structured_note()
     with open(os.path.join(args.out, "estimators.md"), "w") as fh:
         fh.write(md + "\n")
     print(md)

@@ -108,7 +108,8 @@ class ProbeSums {
           s2_(out.standard_error),
           ref_(diagonal_ ? n : 0),
           trace_parts_(chunk_count(n) * round_blocks * K),
-          samples_(probes) {}
+          samples_(probes),
+          chunk_norms_(diagonal_ ? 2 * chunk_count(n) : 0) {}
 
     // Folds block b's lanes of H v at coordinates [begin, end) (chunk c) into the sums:
     // lanes holds K values per coordinate from begin on; coordinate i's sign byte is
@@ -141,7 +142,6 @@ class ProbeSums {
     // run of `probes` probes would report them, per chunk (SPMD; after those probes' round).
     void measure_diagonal(std::size_t probes, ExceptionVault& vault) {
         const double m = static_cast<double>(probes);
-        chunk_norms_.resize(2 * chunk_count(n_));
         for_each_chunk(n_, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
             double e2 = 0.0, d2 = 0.0;
             for (std::size_t i = begin; i < end; ++i) {
