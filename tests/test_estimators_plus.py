@@ -62,15 +62,16 @@ def test_hutchpp_and_xtrace_beat_hutchinson_by_the_predicted_factor(hp, power2):
 def test_error_rates_in_hvps(hp, power2):
     # Quadrupling the budget: Hutchinson's error falls by sqrt(4) = 2 (O(1/sqrt(m)));
     # Hutch++'s by at least 4 (O(1/m) for any PSD matrix, Meyer et al. 2021) and here,
-    # with ||A - A_k||_F ~ k^-1.5 for eigenvalues j^-2, by ~4^2 = 16 (measured: 13).
+    # with ||A - A_k||_F ~ k^-1.5 for eigenvalues j^-2, by ~4^2 = 16 (measured: 15.9; Hutchinson: 2.6).
     f, A, _ = power2
     seeds = range(30)
     small = {meth: rms_trace_error(hp, f, A, 48, meth, seeds) for meth in ("hutchinson", "hutch++")}
     large = {
         meth: rms_trace_error(hp, f, A, 192, meth, seeds) for meth in ("hutchinson", "hutch++")
     }
-    # 30 seeds: each RMS to ~13%, a ratio of two to ~18%; [1.4, 2.8] is > 2 sd around 2.
-    assert 1.4 < small["hutchinson"] / large["hutchinson"] < 2.8
+    # 30 seeds: each RMS to ~13%, a ratio of two to ~18%; (1.4, 3.0) is +-2.8 sd around 2.
+    assert 1.4 < small["hutchinson"] / large["hutchinson"] < 3.0
+    # Hutch++ > 6: above the O(1/m) worst case (4) by 1.5, and far above Hutchinson's 2.
     assert small["hutch++"] / large["hutch++"] > 6
 
 
