@@ -62,7 +62,8 @@ def test_hutchpp_and_xtrace_beat_hutchinson_by_the_predicted_factor(hp, power2):
 def test_error_rates_in_hvps(hp, power2):
     # Quadrupling the budget: Hutchinson's error falls by sqrt(4) = 2 (O(1/sqrt(m)));
     # Hutch++'s by at least 4 (O(1/m) for any PSD matrix, Meyer et al. 2021) and here,
-    # with ||A - A_k||_F ~ k^-1.5 for eigenvalues j^-2, by ~4^2 = 16 (measured: 15.9; Hutchinson: 2.6).
+    # with ||A - A_k||_F ~ k^-1.5 for eigenvalues j^-2, by ~4^2 = 16.
+    # Measured: Hutch++ 15.9, Hutchinson 2.6.
     f, A, _ = power2
     seeds = range(30)
     small = {meth: rms_trace_error(hp, f, A, 48, meth, seeds) for meth in ("hutchinson", "hutch++")}
