@@ -237,3 +237,16 @@ def test_sketch_of_exactly_low_rank_hessian_is_refused(hp):
 def test_bad_arguments(hp, call, exc, match):
     with pytest.raises(exc, match=match):
         call(hp, hp.functions.rosenbrock(), np.linspace(0.0, 1.0, 10))
+
+
+def test_native_gradient_gives_the_python_results(hp, native):
+    # tests/native/rosen_grad.c is bitwise the NumPy gradient, so every estimator and the
+    # coloured diagonal must be bitwise the same through a scipy.LowLevelCallable.
+    x = np.random.default_rng(45).uniform(-2.0, 2.0, 200)
+    llc = native.callable()
+    for name in SKETCHES:
+        method = getattr(hp.sketching, name)
+        a, b = method(llc, x, 24, seed=1), method(rosen_grad_np, x, 24, seed=1)
+        assert np.array_equal(a.value, b.value) and np.array_equal(a.stderr, b.stderr)
+    d_native = hp.hessian_diag(llc, x, bandwidth=1)
+    assert np.array_equal(d_native, hp.hessian_diag(rosen_grad_np, x, bandwidth=1))

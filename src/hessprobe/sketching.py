@@ -84,7 +84,7 @@ def _setup(
     t = resolve_threads(threads)
 
     def matmat(V: _F64) -> _F64:
-        out: _F64 = hvp(src, point, V, threads=t)
+        out: _F64 = hvp(source, point, V, scheme=scheme, step=step, threads=t)
         return out
 
     return matmat, int(point.shape[0]), m, s
