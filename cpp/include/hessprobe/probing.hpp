@@ -156,7 +156,7 @@ class ProbeSums {
 
     // Whether the estimate after the probes done so far meets the target relative standard
     // error (one thread; after measure_diagonal for a diagonal run).  NaN never meets it.
-    bool target_met(double tol) const {
+    bool target_met(double tol) {
         if (!diagonal_) {
             double trace = 0.0, err = 0.0;
             trace_stats(trace, err);
@@ -193,17 +193,19 @@ class ProbeSums {
     }
 
   private:
-    // The trace estimate and its standard error from the first done() samples.
-    void trace_stats(double& trace, double& err) const {
-        const double m = static_cast<double>(done_);
-        double s1 = 0.0, s2 = 0.0;
-        for (std::size_t j = 0; j < done_; ++j) {
-            const double t = samples_[j];
-            s1 += t - samples_[0];
-            s2 += (t - samples_[0]) * (t - samples_[0]);
+    // The trace estimate and its standard error from the first done() samples.  The
+    // shifted sums run over the samples in order and are carried from call to call (a
+    // run with a target checks after every block: O(probes) in all, not O(probes^2));
+    // the additions are those of one pass, so the bits do not depend on the calls.
+    void trace_stats(double& trace, double& err) {
+        for (; summed_ < done_; ++summed_) {
+            const double t = samples_[summed_];
+            trace_s1_ += t - samples_[0];
+            trace_s2_ += (t - samples_[0]) * (t - samples_[0]);
         }
-        trace = samples_[0] + s1 / m;
-        err = stderr_of(s1, s2, m);
+        const double m = static_cast<double>(done_);
+        trace = samples_[0] + trace_s1_ / m;
+        err = stderr_of(trace_s1_, trace_s2_, m);
     }
 
     template <bool Full>
@@ -261,6 +263,8 @@ class ProbeSums {
     std::vector<double> samples_;
     std::vector<double> chunk_norms_;  // (stderr^2, diag^2) sums per chunk, for the target check
     std::size_t done_ = 0;  // probes whose samples are complete
+    double trace_s1_ = 0.0, trace_s2_ = 0.0;  // shifted sums of samples 0 .. summed_ - 1
+    std::size_t summed_ = 0;
 };
 
 // The output of chunk c for one block: the gradient code stores the K lanes of H v per
