@@ -23,6 +23,9 @@ MODULES = [
     "hessprobe.spectra",
     "hessprobe.gauss_newton",
     "hessprobe.optim",
+    "hessprobe.sketching",
+    "hessprobe.structured",
+    "hessprobe.selection",
 ]
 
 

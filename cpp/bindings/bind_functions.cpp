@@ -84,10 +84,11 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
         .def("hessian", array_method<B>(true, [](auto&&... a) { hessian(a...); }), "x"_a, "threads"_a)
         .def("hessian_diag", array_method<B>(false, [](auto&&... a) { hessian_diag(a...); }), "x"_a, "threads"_a)
         .def("probe",
-             [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal) {
+             [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal,
+                double tol) {
                  const std::size_t n = b.checked_size(x);
                  if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-                 ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals};
+                 ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals, checked_tol(tol)};
                  ProbeArrays arrays(n, diagonal);
                  ProbeResult r;
                  {
@@ -96,7 +97,7 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
                  }
                  return arrays.to_tuple(std::move(r));
              },
-             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a);
+             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a, "tol"_a = 0.0);
 }
 
 // Residuals r(x), shape (m,), and their Jacobian, shape (m, n), of a least-squares

@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -35,6 +36,13 @@ inline std::size_t block_rows(const Array& a, std::size_t n, const char* name) {
 inline int checked_threads(int threads) {
     if (threads < 1) throw std::invalid_argument("threads must be >= 1, got " + std::to_string(threads));
     return threads;
+}
+
+// A target relative error: 0 (none) or a finite number > 0.
+inline double checked_tol(double tol) {
+    if (!(tol >= 0.0) || tol == std::numeric_limits<double>::infinity())
+        throw std::invalid_argument("tol must be a finite number >= 0 (0: no target)");
+    return tol;
 }
 
 // Python-side Ctrl-C check between blocks of a long run (takes the GIL briefly).

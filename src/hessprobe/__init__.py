@@ -28,29 +28,35 @@ except ImportError as err:  # pragma: no cover - only without a built extension
         "development) rather than importing it from the source tree."
     ) from err
 
-from . import functions, optim
+from . import functions, optim, sketching
 from ._info import info
 from .dense import hessian
 from .estimators import Estimate, hutchinson_diag, hutchinson_trace
 from .gauss_newton import GaussNewtonOperator, gauss_newton
 from .hvp import hvp
 from .scipy_adapters import HessianOperator, hessp
+from .selection import diagonal, trace
 from .sources import Gradient
 from .spectra import SpectralDensity, eigenvalues, plot_spectral_density, spectral_density
+from .structured import Colouring, colouring, hessian_diag
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Colouring",
     "Estimate",
     "GaussNewtonOperator",
     "Gradient",
     "HessianOperator",
     "SpectralDensity",
     "__version__",
+    "colouring",
+    "diagonal",
     "eigenvalues",
     "functions",
     "gauss_newton",
     "hessian",
+    "hessian_diag",
     "hessp",
     "hutchinson_diag",
     "hutchinson_trace",
@@ -58,7 +64,9 @@ __all__ = [
     "info",
     "optim",
     "plot_spectral_density",
+    "sketching",
     "spectral_density",
+    "trace",
 ]
 
 

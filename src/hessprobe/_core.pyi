@@ -31,6 +31,7 @@ def fd_probe(
     diagonal: bool,
     scheme: str,
     step: float,
+    tol: float = 0.0,
 ) -> _ProbeTuple: ...
 
 class _Builtin:
@@ -48,7 +49,7 @@ class _Builtin:
     def hessian(self, x: _F64, threads: int) -> _F64: ...
     def hessian_diag(self, x: _F64, threads: int) -> _F64: ...
     def probe(
-        self, x: _F64, probes: int, seed: int, threads: int, diagonal: bool
+        self, x: _F64, probes: int, seed: int, threads: int, diagonal: bool, tol: float = 0.0
     ) -> _ProbeTuple: ...
 
 class Rosenbrock(_Builtin):

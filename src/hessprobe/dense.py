@@ -6,12 +6,13 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from ._validation import as_count, as_point, resolve_threads
 from .functions import Function
 from .hvp import hvp
 from .sources import Scheme, resolve
+from .structured import structured_hessian
 
 __all__ = ["column_step", "hessian"]
 
@@ -49,8 +50,17 @@ def hessian(
     step: float | None = None,
     threads: int | None = None,
     block: int = 64,
-) -> NDArray[np.float64]:
-    """Return the dense Hessian H(x), shape (n, n), from Hessian-vector products H e_j.
+    bandwidth: int | None = None,
+    sparsity: Any = None,
+) -> Any:
+    """Return the Hessian H(x): dense from HVPs H e_j, or sparse from coloured HVPs.
+
+    Without ``bandwidth`` and ``sparsity``: a dense ndarray (n, n) from n columns.  With
+    one of them: a ``scipy.sparse.csr_array`` holding the entries of the band or pattern,
+    recovered from one HVP per colour of a Curtis-Powell-Reid colouring
+    (:func:`hessprobe.colouring`: 2b + 1 HVPs for half-bandwidth b, whatever n).  The
+    sparse format is returned for every n, small or not, so that the type depends on the
+    arguments only; ``.toarray()`` gives the dense matrix.
 
     For a built-in the columns are exact (dual numbers, 8 columns a pass) and the result
     is not symmetrised: it is symmetric to rounding.  For a gradient callable the columns
@@ -86,10 +96,14 @@ def hessian(
         Threads (default all cores).
     block : int, optional
         Columns per engine call for a gradient callable (memory: block x n).
+    bandwidth : int, optional
+        Half-bandwidth b of H (H_ij = 0 for |i - j| > b): 2b + 1 HVPs.
+    sparsity : scipy.sparse matrix (n, n), optional
+        Where H may be nonzero: greedy distance-2 colouring, one HVP per colour.
 
     Returns
     -------
-    ndarray, shape (n, n)
+    ndarray (n, n), or scipy.sparse.csr_array (n, n) with ``bandwidth`` or ``sparsity``
 
     Examples
     --------
@@ -103,7 +117,21 @@ def hessian(
     >>> H = hp.hessian(rosen_der, x)
     >>> bool(np.abs(H - rosen_hess(x)).max() < 1e-7 * np.abs(rosen_hess(x)).max())
     True
+
+    Banded: the tridiagonal Rosenbrock Hessian from 3 HVPs, as a sparse matrix:
+
+    >>> x = np.linspace(-1.0, 1.5, 10_000)
+    >>> Hs = hp.hessian(hp.functions.rosenbrock(), x, bandwidth=1)
+    >>> Hs.format, Hs.nnz
+    ('csr', 29998)
+    >>> bool(np.array_equal(Hs.diagonal(), hp.functions.rosenbrock().hessian_diag(x)))
+    True
     """
+    if bandwidth is not None or sparsity is not None:
+        return structured_hessian(
+            source, x, bandwidth=bandwidth, sparsity=sparsity, scheme=scheme, step=step,
+            threads=threads,
+        )
     src = resolve(source, scheme, step)
     nthreads = resolve_threads(threads)
     cols = as_count(block, "block")

@@ -1,7 +1,8 @@
-"""Hutchinson estimators of the Hessian's diagonal and trace."""
+"""Hutchinson estimators of the Hessian's diagonal and trace, optionally to a target error."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -30,12 +31,33 @@ class Estimate(Generic[T]):
         The standard error of that mean: the sample standard deviation over probes
         divided by sqrt(probes), per coordinate for a diagonal.  NaN for one probe.
     probes : int
-        The number of probes (Hessian-vector products) used.
+        The number of random test vectors (probes) used.
+    hvps : int
+        The number of Hessian-vector products used: ``probes`` for Hutchinson's method
+        (the default when it is not given), more for the sketching methods
+        (:mod:`hessprobe.sketching`), whose sketch costs HVPs too.
     """
 
     value: T
     stderr: T
     probes: int
+    hvps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.hvps == 0:
+            object.__setattr__(self, "hvps", self.probes)
+
+
+def as_tol(tol: Any) -> float:
+    """Return a target relative error as a float > 0 (``None`` means 0: no target)."""
+    if tol is None:
+        return 0.0
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)):
+        raise TypeError(f"tol must be a number, got {type(tol).__name__}")
+    value = float(tol)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    return value
 
 
 def _run(
@@ -47,18 +69,24 @@ def _run(
     diagonal: bool,
     scheme: Scheme | None,
     step: float | None,
+    tol: float | None,
+    max_probes: int | None,
 ) -> tuple[Any, ...]:
     src = resolve(source, scheme, step)
-    m = as_count(probes, "probes")
+    target = as_tol(tol)
+    if max_probes is not None and tol is None:
+        raise ValueError("max_probes goes with tol=; without a target, probes= is the count")
+    limit, name = (probes, "probes") if max_probes is None else (max_probes, "max_probes")
+    m = as_count(limit, name)
     s = as_seed(seed)
     t = resolve_threads(threads)
     if isinstance(src, Function):
         point = src._point(x)
-        result: tuple[Any, ...] = src._core.probe(point, m, s, t, diagonal)
+        result: tuple[Any, ...] = src._core.probe(point, m, s, t, diagonal, target)
         return result
     point = as_point(x)
     fn, vectorized, sch, h = core_args(src)
-    result = _core.fd_probe(fn, vectorized, point, m, s, t, diagonal, sch, h)
+    result = _core.fd_probe(fn, vectorized, point, m, s, t, diagonal, sch, h, target)
     return result
 
 
@@ -71,6 +99,8 @@ def hutchinson_diag(
     *,
     scheme: Scheme | None = None,
     step: float | None = None,
+    tol: float | None = None,
+    max_probes: int | None = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Hutchinson's method.
 
@@ -86,7 +116,8 @@ def hutchinson_diag(
     x : array_like, shape (n,)
         The point.
     probes : int, optional
-        Number of probes (HVPs), >= 1.
+        Number of probes (HVPs), >= 1; with ``tol``, the most to use unless
+        ``max_probes`` is given.
     seed : int, optional
         Probe j is a pure function of (seed, j): the same seed gives bitwise the same
         result for any ``threads``, and the same probes for every source.
@@ -94,11 +125,21 @@ def hutchinson_diag(
         Threads to use (default all cores).
     scheme, step : optional
         Finite-difference options for a callable source.
+    tol : float, optional
+        A target relative standard error, ``||stderr||_2 / ||value||_2`` (for the trace,
+        ``stderr / |value|``): probing runs block by block (8 probes a block) and stops
+        after the first block, from the second on, at which the estimate meets it, or at
+        ``max_probes``.  The check runs in the engine after every block, so the run stops
+        exactly at that block (never a block past it), and the result is bitwise the one
+        of a plain run with ``probes=est.probes``.  Check ``est.stderr`` against the
+        target: a run that hit ``max_probes`` may not meet it.
+    max_probes : int, optional
+        The most probes a run with ``tol`` may use (default ``probes``).
 
     Returns
     -------
     Estimate
-        ``value`` and ``stderr`` of shape (n,), and ``probes``.
+        ``value`` and ``stderr`` of shape (n,), and ``probes`` (= ``hvps``).
 
     Examples
     --------
@@ -110,9 +151,17 @@ def hutchinson_diag(
     >>> z = (est.value - f.hessian_diag(x)) / est.stderr
     >>> bool(abs(z).max() < 6)
     True
+
+    To a target error of 5% in the 2-norm (it stops at the first block that meets it):
+
+    >>> est = hp.hutchinson_diag(f, x, seed=1, tol=0.05, max_probes=10_000)
+    >>> est.probes, bool(np.linalg.norm(est.stderr) <= 0.05 * np.linalg.norm(est.value))
+    (352, True)
     """
-    diag, err, *_ = _run(source, x, probes, seed, threads, True, scheme, step)
-    return Estimate(diag, err, int(probes))
+    diag, err, _, _, samples = _run(
+        source, x, probes, seed, threads, True, scheme, step, tol, max_probes
+    )
+    return Estimate(diag, err, len(samples))
 
 
 def hutchinson_trace(
@@ -124,13 +173,16 @@ def hutchinson_trace(
     *,
     scheme: Scheme | None = None,
     step: float | None = None,
+    tol: float | None = None,
+    max_probes: int | None = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutchinson's method.
 
     trace(H) = E[v . (H v)] for Rademacher v; the sample variance is
     2 sum_{i != j} H_ij^2, the smallest of any i.i.d. probe distribution.
 
-    Parameters are those of :func:`hutchinson_diag`.
+    Parameters are those of :func:`hutchinson_diag`; ``tol`` is a target for
+    ``stderr / |trace|``.
 
     Returns
     -------
@@ -145,6 +197,11 @@ def hutchinson_trace(
     >>> est = hp.hutchinson_trace(f, np.zeros(10), probes=4)
     >>> est.value, est.stderr
     (-160.0, 0.0)
+    >>> est = hp.hutchinson_trace(hp.functions.rosenbrock(), np.full(100, 0.5), tol=0.01)
+    >>> est.probes, bool(est.stderr <= 0.01 * abs(est.value))
+    (168, True)
     """
-    _, _, trace, err, _ = _run(source, x, probes, seed, threads, False, scheme, step)
-    return Estimate(float(trace), float(err), int(probes))
+    _, _, trace, err, samples = _run(
+        source, x, probes, seed, threads, False, scheme, step, tol, max_probes
+    )
+    return Estimate(float(trace), float(err), len(samples))

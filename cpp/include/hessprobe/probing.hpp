@@ -17,6 +17,13 @@
 // over chunks in chunk order, in every schedule.  The result is bitwise the same for any
 // thread count.
 //
+// Stopping on a target error (ProbeOptions::tol > 0): probes is then the maximum; every
+// round is one block, and after each block from the second on the master thread checks
+// the relative standard error of the estimate (of the trace: stderr / |trace|; of the
+// diagonal: ||stderr||_2 / ||diag||_2) and stops at the first block that meets tol.  The
+// check uses the arithmetic of the final result, and the sums of a stopped run are those
+// of a plain run with that many probes, so the two results are bitwise equal.
+//
 // Numerics: samples are accumulated shifted by the first probe's sample, S1 = sum (s - s_0)
 // and S2 = sum (s - s_0)^2, which avoids the cancellation of sum s^2 - (sum s)^2 / m and
 // makes a coordinate whose samples are all equal (a diagonal Hessian) come out with its
@@ -32,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -52,7 +60,12 @@ struct ProbeOptions {
     std::uint64_t seed = 0;
     int threads = 1;
     std::function<void()> between_rounds;  // e.g. a Ctrl-C check; may throw
+    double tol = 0.0;  // > 0: stop once the relative standard error is <= tol (probes: the maximum)
 };
+
+// Blocks a run with a target error completes before it checks it: one block's 8 samples
+// say too little about their own spread.
+inline constexpr std::size_t min_blocks_before_stopping = 2;
 
 // Where the diagonal estimate and its standard error go (n each); null for a trace-only
 // run.  They double as the accumulators of the shifted sums.
@@ -95,7 +108,8 @@ class ProbeSums {
           s2_(out.standard_error),
           ref_(diagonal_ ? n : 0),
           trace_parts_(chunk_count(n) * round_blocks * K),
-          samples_(probes) {}
+          samples_(probes),
+          chunk_norms_(diagonal_ ? 2 * chunk_count(n) : 0) {}
 
     // Folds block b's lanes of H v at coordinates [begin, end) (chunk c) into the sums:
     // lanes holds K values per coordinate from begin on; coordinate i's sign byte is
@@ -108,21 +122,58 @@ class ProbeSums {
             fold<false>(b, c, begin, end, lanes, signs, sign_offset);
     }
 
+    bool diagonal() const { return diagonal_; }
+    std::size_t done() const { return done_; }
+
     // After a round (one thread): the trace samples of its blocks, chunks in order.
     void finish_round(const ProbeBlock* blocks, std::size_t count) {
         const std::size_t chunks = chunk_count(n_);
-        for (std::size_t s = 0; s < count; ++s)
+        for (std::size_t s = 0; s < count; ++s) {
             for (std::size_t k = 0; k < blocks[s].active; ++k) {
                 double t = 0.0;
                 for (std::size_t c = 0; c < chunks; ++c) t += trace_parts_[(c * round_blocks_ + s) * K + k];
                 samples_[blocks[s].first + k] = t;
             }
+            done_ = std::max(done_, blocks[s].first + blocks[s].active);
+        }
+    }
+
+    // The squared norms of the diagonal's standard error and of the diagonal itself, as a
+    // run of `probes` probes would report them, per chunk (SPMD; after those probes' round).
+    void measure_diagonal(std::size_t probes, ExceptionVault& vault) {
+        const double m = static_cast<double>(probes);
+        for_each_chunk(n_, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
+            double e2 = 0.0, d2 = 0.0;
+            for (std::size_t i = begin; i < end; ++i) {
+                const double d = ref_[i] + s1_[i] / m, e = stderr_of(s1_[i], s2_[i], m);
+                e2 += e * e;
+                d2 += d * d;
+            }
+            chunk_norms_[2 * c] = e2;
+            chunk_norms_[2 * c + 1] = d2;
+        });
+    }
+
+    // Whether the estimate after the probes done so far meets the target relative standard
+    // error (one thread; after measure_diagonal for a diagonal run).  NaN never meets it.
+    bool target_met(double tol) {
+        if (!diagonal_) {
+            double trace = 0.0, err = 0.0;
+            trace_stats(trace, err);
+            return err <= tol * std::fabs(trace);
+        }
+        double e2 = 0.0, d2 = 0.0;
+        for (std::size_t c = 0; c < chunk_norms_.size(); c += 2) {
+            e2 += chunk_norms_[c];
+            d2 += chunk_norms_[c + 1];
+        }
+        return std::sqrt(e2) <= tol * std::sqrt(d2);
     }
 
     // Turns the per-coordinate sums into the estimate and its standard error, in place (SPMD).
     void finish_coordinates(ExceptionVault& vault) {
         if (!diagonal_) return;
-        const double m = static_cast<double>(samples_.size());
+        const double m = static_cast<double>(done_);
         for_each_chunk(n_, vault, [&](std::size_t, std::size_t begin, std::size_t end) {
             for (std::size_t i = begin; i < end; ++i) {
                 const double s1 = s1_[i];
@@ -134,20 +185,29 @@ class ProbeSums {
 
     ProbeResult trace_result() {
         ProbeResult r;
-        const double m = static_cast<double>(samples_.size());
-        double s1 = 0.0, s2 = 0.0;
-        for (double t : samples_) {
-            s1 += t - samples_[0];
-            s2 += (t - samples_[0]) * (t - samples_[0]);
-        }
-        r.trace = samples_[0] + s1 / m;
-        r.trace_stderr = stderr_of(s1, s2, m);
-        r.probes = samples_.size();
+        trace_stats(r.trace, r.trace_stderr);
+        r.probes = done_;
+        samples_.resize(done_);
         r.trace_samples = std::move(samples_);
         return r;
     }
 
   private:
+    // The trace estimate and its standard error from the first done() samples.  The
+    // shifted sums run over the samples in order and are carried from call to call (a
+    // run with a target checks after every block: O(probes) in all, not O(probes^2));
+    // the additions are those of one pass, so the bits do not depend on the calls.
+    void trace_stats(double& trace, double& err) {
+        for (; summed_ < done_; ++summed_) {
+            const double t = samples_[summed_];
+            trace_s1_ += t - samples_[0];
+            trace_s2_ += (t - samples_[0]) * (t - samples_[0]);
+        }
+        const double m = static_cast<double>(done_);
+        trace = samples_[0] + trace_s1_ / m;
+        err = stderr_of(trace_s1_, trace_s2_, m);
+    }
+
     template <bool Full>
     void fold(const ProbeBlock& b, std::size_t c, std::size_t begin, std::size_t end, const double* lanes,
               const std::uint8_t* signs, std::size_t sign_offset) {
@@ -201,6 +261,10 @@ class ProbeSums {
     std::vector<double> ref_;  // the first probe's sample
     std::vector<double> trace_parts_;  // (chunk, block of the round, lane)
     std::vector<double> samples_;
+    std::vector<double> chunk_norms_;  // (stderr^2, diag^2) sums per chunk, for the target check
+    std::size_t done_ = 0;  // probes whose samples are complete
+    double trace_s1_ = 0.0, trace_s2_ = 0.0;  // shifted sums of samples 0 .. summed_ - 1
+    std::size_t summed_ = 0;
 };
 
 // The output of chunk c for one block: the gradient code stores the K lanes of H v per
@@ -247,19 +311,25 @@ inline void make_signs(const ProbeBlock& b, std::size_t n, std::uint8_t* signs, 
 // Runs the rounds of a run on a team of up to opt.threads threads, `items` at most (the
 // work items of a round).  round(blocks, count) does the work of `count` blocks (SPMD)
 // and must fold every coordinate of each; between rounds the master thread finishes the
-// trace samples and calls opt.between_rounds.
+// trace samples, calls opt.between_rounds and, with a target error, checks it (a run with
+// opt.tol > 0 must have round_blocks = 1).
 template <class Round>
 ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, std::size_t items, ProbeSums& sums,
                        ExceptionVault& vault, Round&& round) {
     constexpr std::size_t K = probe_lanes;
     const std::size_t total = (opt.probes + K - 1) / K;
-    bool stop = false;
+    const bool adaptive = opt.tol > 0.0;
+    if (adaptive && round_blocks != 1) throw std::logic_error("a run with a target error needs one block a round");
+    bool stop = false, met = false;
     run_team(team_size(opt.threads, items), [&] {
         std::vector<ProbeBlock> blocks(round_blocks);
         for (std::size_t first = 0; first < total; first += round_blocks) {
             const std::size_t count = std::min(round_blocks, total - first);
             for (std::size_t s = 0; s < count; ++s) blocks[s] = ProbeBlock(opt.seed, first + s, opt.probes, s);
             round(blocks.data(), count);
+            const bool check = adaptive && first + 1 >= min_blocks_before_stopping;
+            if (check && sums.diagonal())  // ends with a barrier
+                sums.measure_diagonal(blocks[count - 1].first + blocks[count - 1].active, vault);
 #ifdef HESSPROBE_WITH_OPENMP
 #pragma omp master
 #endif
@@ -267,13 +337,14 @@ ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, std::s
                 vault.run([&] {
                     sums.finish_round(blocks.data(), count);
                     if (opt.between_rounds) opt.between_rounds();
+                    if (check) met = sums.target_met(opt.tol);
                 });
                 stop = vault.stopped();
             }
 #ifdef HESSPROBE_WITH_OPENMP
 #pragma omp barrier
 #endif
-            if (stop) break;  // every thread reads the master's verdict after the barrier
+            if (stop || met) break;  // every thread reads the master's verdict after the barrier
         }
         if (!stop) sums.finish_coordinates(vault);
     });
@@ -304,7 +375,7 @@ template <class F>
 ProbeResult probe_chunked(const F& f, const double* x, std::size_t n, const ProbeOptions& opt, DiagonalOutput out,
                           ExceptionVault& vault, std::atomic<int>& bad) {
     constexpr int K = probe_lanes;
-    const std::size_t R = chunked_round_blocks(n, opt.probes);
+    const std::size_t R = opt.tol > 0.0 ? 1 : chunked_round_blocks(n, opt.probes);
     const auto band = static_cast<std::size_t>(f.bandwidth());
     ProbeSums sums(n, opt.probes, R, out);
     return run_rounds(opt, R, chunk_count(n) * R, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
