@@ -39,13 +39,13 @@ fi
 # Run from the build directory so that `import hessprobe` finds the sanitized install,
 # not the source tree; check that it does.
 cd "$work"
+export LD_PRELOAD="$asan"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 "$work/venv/bin/python" -c "import hessprobe, sys; f = hessprobe._core._impl.__file__; \
 print('sanitize: testing', f); sys.exit('_core_baseline' not in f or '$work' not in f)"
 status=0
-LD_PRELOAD="$asan" \
-    ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:${ASAN_OPTIONS:-}" \
-    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}" \
-    "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -c "$root/pyproject.toml" \
+"$work/venv/bin/python" -m pytest -q -p no:cacheprovider -c "$root/pyproject.toml" \
     --rootdir "$root" "$root/tests" "$@" || status=$?
 echo "sanitize: tests took $(($(date +%s) - built)) s (exit status $status)"
 exit $status
