@@ -14,8 +14,8 @@ header) on the Python side and, on the native side, one of the core's scratch ve
 of n = 200 doubles (1600 bytes).  Over HALF = 5000 calls those leaks are 80 kB and
 8 MB: the bounds (64 kB and 4 MB) catch them (``test_the_measurement_sees_a_leak``
 checks the harness on a deliberate leak), and are far above the measured growth of
-the cases here (tracemalloc: 99 to 8549 bytes, not growing with the number of calls;
-RSS: 0 bytes, as whole pages).
+the cases here (tracemalloc: 120 to 244 bytes in all; RSS: 0 or 4096 bytes, one page,
+after malloc_trim).
 """
 
 from __future__ import annotations
