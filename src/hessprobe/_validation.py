@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import os
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,9 @@ def as_real_array(a: Any, name: str) -> NDArray[np.float64]:
             f"{name} must be a real numeric array (float or integer), got dtype {arr.dtype}"
         )
     # A C-contiguous float64 copy when needed: strided, Fortran-ordered, read-only,
-    # byte-swapped or integer input is converted, never reinterpreted.
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    # byte-swapped or integer input is converted, never reinterpreted.  (Not
+    # np.ascontiguousarray: it would turn a 0-D scalar into shape (1,).)
+    return np.asarray(arr, dtype=np.float64, order="C")
 
 
 def as_point(x: Any, name: str = "x", *, check_finite: bool = True) -> NDArray[np.float64]:
@@ -89,3 +91,59 @@ def resolve_threads(threads: Any) -> int:
     if count > MAX_THREADS:
         raise ValueError(f"threads must be <= {MAX_THREADS}, got {count}")
     return count
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation can still get, or None when unknown.
+
+    Linux: ``MemAvailable`` of /proc/meminfo (free memory plus what the kernel can
+    reclaim); other POSIX systems: the physical memory; elsewhere None (no check).
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_memory(nbytes: int, what: str) -> None:
+    """Raise MemoryError, up front, if ``nbytes`` exceed the available memory.
+
+    ``what`` says which arguments ask for it, e.g. ``"probes=10**12 (8 bytes a probe)"``.
+    Without this check a huge request would fail mid-run (std::bad_alloc in a worker
+    thread) or, with overcommitted memory, be killed by the kernel's OOM killer.
+    """
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise MemoryError(
+            f"{what} needs about {_size(nbytes)} of memory, more than the {_size(avail)} available"
+        )
+
+
+#: Lanes of a probing block (probe_lanes in cpp/include/hessprobe/lanes.hpp).
+PROBE_LANES = 8
+
+
+def check_probing_memory(probes: int, n: int, threads: int) -> None:
+    """Refuse a probing run whose scratch cannot fit (see :func:`check_memory`).
+
+    The estimate: 16 bytes a probe (its trace sample, and the copy returned), a block of
+    K = 8 lanes of n values with the outputs and signs (8 (2 K + 4) bytes a coordinate),
+    and up to 4 vectors of n values per thread (gradient scratch and point arrays).
+    """
+    nbytes = 16 * probes + 8 * n * (2 * PROBE_LANES + 4) + 32 * n * threads
+    check_memory(nbytes, f"probes={probes} (with x of length n={n} and threads={threads})")

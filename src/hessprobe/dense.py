@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_count, as_point, resolve_threads
+from ._validation import as_count, as_point, check_memory, resolve_threads
 from .functions import Function
 from .hvp import hvp
 from .sources import Scheme, resolve
@@ -139,6 +139,7 @@ def hessian(
         return src.hessian(x, threads=nthreads)
     point = as_point(x)
     n = point.shape[0]
+    check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
     h = src.step if src.step is not None else column_step(src.scheme, point)
     H = np.empty((n, n))
     for first in range(0, n, cols):

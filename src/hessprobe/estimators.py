@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._validation import as_count, as_point, as_seed, resolve_threads
+from ._validation import as_count, as_point, as_seed, check_probing_memory, resolve_threads
 from .functions import Function
 from .sources import Scheme, core_args, resolve
 
@@ -82,9 +82,11 @@ def _run(
     t = resolve_threads(threads)
     if isinstance(src, Function):
         point = src._point(x)
+        check_probing_memory(m, point.shape[0], t)
         result: tuple[Any, ...] = src._core.probe(point, m, s, t, diagonal, target)
         return result
     point = as_point(x)
+    check_probing_memory(m, point.shape[0], t)
     fn, vectorized, sch, h = core_args(src)
     result = _core.fd_probe(fn, vectorized, point, m, s, t, diagonal, sch, h, target)
     return result

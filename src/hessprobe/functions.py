@@ -25,7 +25,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._validation import as_directions, as_point, as_real_array, resolve_threads
+from ._validation import (
+    as_directions,
+    as_point,
+    as_real_array,
+    check_memory,
+    resolve_threads,
+)
 
 __all__ = [
     "Function",
@@ -121,7 +127,10 @@ class Function:
 
     def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the dense Hessian, shape (n, n), exact (from columns H e_j)."""
-        result: NDArray[np.float64] = self._core.hessian(self._point(x), resolve_threads(threads))
+        point = self._point(x)
+        n = point.shape[0]
+        check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
+        result: NDArray[np.float64] = self._core.hessian(point, resolve_threads(threads))
         return result
 
     def hessian_diag(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:

@@ -58,9 +58,18 @@ class HessianProduct:
         return f"hessprobe.hessp({self._source!r})"
 
     def __call__(self, x: ArrayLike, p: ArrayLike, *args: Any) -> NDArray[np.float64]:
-        """Return H(x) p; ``args`` (what ``minimize(args=...)`` passes on) are ignored."""
+        """Return H(x) p; ``args`` (what ``minimize(args=...)`` passes on) are ignored.
+
+        ``x`` has shape (n,); ``p`` has shape (n,) or, as ``trust-constr``'s operators
+        may pass it, (n, 1).
+        """
         self.calls += 1
-        return hvp(self._source, np.ravel(x), np.ravel(p), **self._options)
+        direction = np.asarray(p)
+        if direction.ndim == 2 and direction.shape[1] == 1:
+            direction = direction[:, 0]
+        elif direction.ndim != 1:
+            raise ValueError(f"p must have shape (n,) or (n, 1), got {direction.shape}")
+        return hvp(self._source, x, direction, **self._options)
 
 
 def hessp(

@@ -36,12 +36,34 @@ class Gradient:
     fn : callable
         ``fn(x) -> g`` with x and g of shape (n,), float64; or, when ``vectorized``,
         ``fn(X) -> G`` with X and G of shape (k, n): k points in one call.  The arrays
-        passed in are fresh and read-only.  A returned NaN or Inf is an error.
+        passed in are read-only: writing into one raises NumPy's ``ValueError:
+        assignment destination is read-only`` (copy it first to modify it); one the
+        function keeps a reference to is never overwritten by a later call.
     vectorized : bool, optional
         Whether ``fn`` takes a block of points (one call per block of 8 probes).
     scheme : {"central", "forward", "complex"}, optional
     step : float, optional
         A fixed step h instead of the default.
+
+    Notes
+    -----
+    How a failing gradient reaches the caller (of :func:`~hessprobe.hvp`, the
+    estimators, :func:`~hessprobe.hessp`, :class:`~hessprobe.HessianOperator`,
+    :func:`~hessprobe.hessian`, :func:`~hessprobe.eigenvalues`, ...), also when it is
+    called from several threads:
+
+    * an exception it raises propagates unchanged (same type and message); the other
+      threads stop after their current call;
+    * a result of the wrong shape is a ``ValueError``, of the wrong dtype (anything but
+      float64; complex128 for ``scheme="complex"``) or None a ``TypeError``, each
+      naming the gradient and what came back;
+    * a result holding NaN or Inf is a ``ValueError`` (always: a non-finite gradient
+      makes the finite differences meaningless, and a NaN would otherwise spread
+      silently into every estimate);
+    * a native gradient (``scipy.LowLevelCallable``) that returns 0 is a
+      ``RuntimeError``; one with another C signature is a ``ValueError`` listing the
+      accepted signatures;
+    * Ctrl-C stops a run within about one block of probes (``KeyboardInterrupt``).
 
     Examples
     --------

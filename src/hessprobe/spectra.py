@@ -12,7 +12,7 @@ from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import eigsh
 
 from . import _core
-from ._validation import as_count, as_point, as_seed
+from ._validation import as_count, as_point, as_seed, check_memory
 from .scipy_adapters import HessianOperator
 from .sources import Scheme
 
@@ -242,6 +242,8 @@ def spectral_density(
     nvec = as_count(vectors, "vectors")
     m = min(as_count(steps, "steps"), n)
     s = as_seed(seed)
+    # the Lanczos bases of a group: _GROUP x steps x n values
+    check_memory(8 * _GROUP * m * n, f"steps={m} with x of length n={n} (64 steps n bytes)")
     if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
     nodes: list[NDArray[np.float64]] = []

@@ -15,6 +15,11 @@
 #include <omp.h>
 #endif
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#define HESSPROBE_HAS_FORK 1
+#endif
+
 HESSPROBE_NAMESPACE_BEGIN
 
 inline bool openmp_enabled() {
@@ -25,9 +30,31 @@ inline bool openmp_enabled() {
 #endif
 }
 
+// Fork safety.  libgomp's thread pool does not survive fork(): the child has only the
+// forking thread, yet libgomp believes the pool's workers exist, and a child that enters a
+// parallel region after the parent ran one waits for them forever (multiprocessing's
+// default start method on Linux is fork).  So the core remembers the process that loaded
+// it and, in any other process (a forked child), runs every team on one thread.  Results
+// do not depend on the team size, so the child gets bitwise the parent's answers.  (The
+// process id is compared, rather than a pthread_atfork flag, so that a process forked
+// before the first parallel region is covered too, whichever build of the core ran it.)
+inline long process_id() {
+#ifdef HESSPROBE_HAS_FORK
+    return static_cast<long>(::getpid());
+#else
+    return 0;  // no fork() on this platform
+#endif
+}
+
+// Set when the module is loaded (dynamic initialization of an inline variable).
+inline const long loading_process_id = process_id();
+
+inline bool in_forked_child() { return process_id() != loading_process_id; }
+
+// The cores; 1 in a forked child, which runs every team on one thread.
 inline int available_threads() {
 #ifdef HESSPROBE_WITH_OPENMP
-    return omp_get_num_procs();
+    return in_forked_child() ? 1 : omp_get_num_procs();
 #else
     return 1;
 #endif
@@ -54,11 +81,12 @@ inline int team_size(int threads, std::size_t items) {
 }
 
 // Runs body() on `threads` threads (SPMD: every thread runs all of it; the work inside
-// is split by orphaned `omp for` loops).  One thread: no parallel region at all.
+// is split by orphaned `omp for` loops).  One thread, or a forked child: no parallel
+// region at all.
 template <class Body>
 void run_team(int threads, Body&& body) {
 #ifdef HESSPROBE_WITH_OPENMP
-    if (threads > 1) {
+    if (threads > 1 && !in_forked_child()) {
 #pragma omp parallel num_threads(threads)
         body();
         return;
