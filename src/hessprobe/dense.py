@@ -129,7 +129,12 @@ def hessian(
     """
     if bandwidth is not None or sparsity is not None:
         return structured_hessian(
-            source, x, bandwidth=bandwidth, sparsity=sparsity, scheme=scheme, step=step,
+            source,
+            x,
+            bandwidth=bandwidth,
+            sparsity=sparsity,
+            scheme=scheme,
+            step=step,
             threads=threads,
         )
     src = resolve(source, scheme, step)
