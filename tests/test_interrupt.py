@@ -23,6 +23,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _sigint_raises_keyboard_interrupt():
+    # A process started in the background by a non-interactive shell inherits SIGINT
+    # ignored, and Python then leaves it ignored: the SIGINT below would be lost and the
+    # run would go on for hours.  Install Python's default handler for these tests.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_after(seconds: float) -> threading.Timer:
     timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
