@@ -133,7 +133,7 @@ def test_hessp_counts_calls_and_refuses_bad_sources(hp):
         hp.hessp(hp.functions.rosenbrock(), scheme="forward")
     with pytest.raises(ValueError, match="threads"):
         hp.hessp(rosen_der, threads=0)
-    with pytest.raises(ValueError, match="v must have length 3"):
+    with pytest.raises(ValueError, match="p must have length 3"):
         h(np.zeros(3), np.ones(4))
 
 

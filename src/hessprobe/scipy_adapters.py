@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
-from ._validation import as_point, resolve_threads
+from ._validation import as_point, as_real_array, check_all_finite, resolve_threads
 from .functions import Function
 from .hvp import hvp
 from .sources import Scheme, resolve
@@ -64,11 +64,15 @@ class HessianProduct:
         may pass it, (n, 1).
         """
         self.calls += 1
-        direction = np.asarray(p)
+        direction = as_real_array(p, "p")
         if direction.ndim == 2 and direction.shape[1] == 1:
             direction = direction[:, 0]
         elif direction.ndim != 1:
             raise ValueError(f"p must have shape (n,) or (n, 1), got {direction.shape}")
+        n = np.shape(x)[0] if np.ndim(x) == 1 else direction.shape[0]
+        if direction.shape[0] != n:
+            raise ValueError(f"p must have length {n} (the length of x), got {direction.shape[0]}")
+        check_all_finite(direction, "p")
         return hvp(self._source, x, direction, **self._options)
 
 
