@@ -108,6 +108,23 @@ ENTRIES: dict[str, Entry] = {
     "eigenvalues[callable]": Entry(_eig(rosen_der), options=("threads", "seed")),
     "spectral_density[builtin]": Entry(_sd(F), options=("threads", "seed")),
     "spectral_density[callable]": Entry(_sd(rosen_der), minimum=None, options=("threads", "seed")),
+    "hessian_diag[builtin,band]": Entry(
+        lambda x, v, **kw: hp.hessian_diag(F, x, bandwidth=1, **kw)
+    ),
+    "hessian_diag[callable,band]": Entry(
+        lambda x, v, **kw: hp.hessian_diag(rosen_der, x, bandwidth=1, **kw), minimum=None
+    ),
+    "hessian[builtin,band]": Entry(
+        lambda x, v, **kw: hp.hessian(F, x, bandwidth=1, **kw).toarray()
+    ),
+    "trace[builtin]": Entry(
+        lambda x, v, **kw: hp.trace(F, x, 9, **kw).value, options=("threads", "seed")
+    ),
+    "diagonal[callable]": Entry(
+        lambda x, v, **kw: hp.diagonal(rosen_der, x, 9, **kw).value,
+        minimum=None,
+        options=("threads", "seed"),
+    ),
     "gauss_newton[residuals]": Entry(
         lambda x, v: hp.gauss_newton(_residuals, x, _jacobian).matvec(v),
         takes_v=False,  # a LinearOperator of numbers: complex v is a valid input there
