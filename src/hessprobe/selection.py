@@ -13,7 +13,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -38,6 +39,9 @@ def _check(method: str, known: tuple[str, ...], tol: float | None) -> None:
             f"tol= stops Hutchinson probing block by block; method={method!r} takes a fixed "
             "hvps= budget (its stderr says how accurate it is)"
         )
+
+
+E = TypeVar("E")
 
 
 def trace(
@@ -91,21 +95,13 @@ def trace(
     Estimate
     """
     _check(method, TRACE_METHODS, tol)
-    if method == "hutchinson":
-        if tol is None:
-            return hutchinson_trace(source, x, hvps, seed, threads, scheme=scheme, step=step)
-        return hutchinson_trace(
-            source,
-            x,
-            seed=seed,
-            threads=threads,
-            scheme=scheme,
-            step=step,
-            tol=tol,
-            max_probes=hvps,
-        )
-    estimator = hutchpp if method == "hutch++" else xtrace
-    return estimator(source, x, hvps, seed, threads, scheme=scheme, step=step)
+    estimators: dict[str, Callable[..., Estimate[float]]] = {
+        "hutchinson": hutchinson_trace,
+        "hutch++": hutchpp,
+        "xtrace": xtrace,
+    }
+    estimator = estimators[method]
+    return _estimate(estimator, method, source, x, hvps, seed, threads, tol, scheme, step)
 
 
 def diagonal(
@@ -154,10 +150,30 @@ def diagonal(
     True
     """
     _check(method, DIAGONAL_METHODS, tol)
-    if method == "hutchinson":
-        if tol is None:
-            return hutchinson_diag(source, x, hvps, seed, threads, scheme=scheme, step=step)
-        return hutchinson_diag(
+    estimators: dict[str, Callable[..., Estimate[NDArray[np.float64]]]] = {
+        "hutchinson": hutchinson_diag,
+        "diag++": diagpp,
+        "xdiag": xdiag,
+    }
+    estimator = estimators[method]
+    return _estimate(estimator, method, source, x, hvps, seed, threads, tol, scheme, step)
+
+
+def _estimate(
+    estimator: Callable[..., E],
+    method: str,
+    source: Any,
+    x: ArrayLike,
+    hvps: int,
+    seed: int,
+    threads: int | None,
+    tol: float | None,
+    scheme: Scheme | None,
+    step: float | None,
+) -> E:
+    """Run the chosen estimator; with ``tol`` (Hutchinson only) hvps is the cap."""
+    if method == "hutchinson" and tol is not None:
+        return estimator(
             source,
             x,
             seed=seed,
@@ -167,5 +183,4 @@ def diagonal(
             tol=tol,
             max_probes=hvps,
         )
-    estimator = diagpp if method == "diag++" else xdiag
     return estimator(source, x, hvps, seed, threads, scheme=scheme, step=step)
