@@ -89,7 +89,7 @@ def test_first_step_is_the_papers_update(hp):
     x0 = np.array([0.3, -0.2, 1.0, 0.05])
     lr, eps, k, wd = 0.2, 1e-3, 0.5, 0.01
     opt = hp.optim.AdaHessian(lr=lr, eps=eps, hessian_power=k, weight_decay=wd, threads=1)
-    x1 = opt.step(x0, f)
+    x1 = opt.step(f, x0)
     g = a * x0 + b
     assert_allclose(x1, x0 - lr * (g / (np.abs(a) ** k + eps) + wd * x0), rtol=1e-14)
     assert opt.t == 1
@@ -103,7 +103,7 @@ def test_spatial_averaging_over_blocks(hp):
     # with blocks of 2 on a diagonal quadratic the first step divides by the block means
     a = np.array([2.0, 6.0, 1.0, 3.0])
     f = hp.functions.quadratic(np.diag(a), np.ones(4))
-    x1 = hp.optim.AdaHessian(lr=1.0, eps=0.0, block_size=2, threads=1).step(np.zeros(4), f)
+    x1 = hp.optim.AdaHessian(lr=1.0, eps=0.0, block_size=2, threads=1).step(f, np.zeros(4))
     assert_allclose(x1, -np.ones(4) / np.array([4.0, 4.0, 2.0, 2.0]), rtol=1e-15)
 
 
@@ -117,7 +117,7 @@ def test_weight_decay_moves_the_fixed_point_as_decoupled_decay(hp):
     opt = hp.optim.AdaHessian(lr=0.3, eps=eps, weight_decay=wd, threads=1)
     x = np.zeros(3)
     for _ in range(800):
-        x = opt.step(x, f)
+        x = opt.step(f, x)
     assert_allclose(x, -b / (a + wd * (a + eps)), rtol=1e-10)
 
 
@@ -144,10 +144,10 @@ def test_refuses_bad_input(hp):
     opt = hp.optim.AdaHessian(threads=1)
     f = hp.functions.rosenbrock()
     with pytest.raises(ValueError, match="grad must have the shape of x"):
-        opt.step(np.zeros(3), f, grad=np.zeros(4))
-    opt.step(np.zeros(3), f)
+        opt.step(f, np.zeros(3), grad=np.zeros(4))
+    opt.step(f, np.zeros(3))
     with pytest.raises(ValueError, match="reset"):
-        opt.step(np.zeros(4), f)
+        opt.step(f, np.zeros(4))
     with pytest.raises(TypeError, match="source"):
         opt.minimize(3.0, np.zeros(3))
     with pytest.raises(ValueError, match="gtol must be"):

@@ -76,22 +76,22 @@ ENTRIES: dict[str, Entry] = {
     "hvp[builtin]": Entry(lambda x, v, **kw: hp.hvp(F, x, v, **kw), takes_v=True),
     "hvp[callable]": Entry(lambda x, v, **kw: hp.hvp(rosen_der, x, v, **kw), True, None),
     "hutchinson_diag[builtin]": Entry(
-        lambda x, v, **kw: hp.hutchinson_diag(F, x, **{"probes": 9, **kw}).value,
-        options=("threads", "probes", "seed"),
+        lambda x, v, **kw: hp.hutchinson_diag(F, x, **{"hvps": 9, **kw}).value,
+        options=("threads", "hvps", "seed"),
     ),
     "hutchinson_diag[callable]": Entry(
-        lambda x, v, **kw: hp.hutchinson_diag(rosen_der, x, **{"probes": 9, **kw}).value,
+        lambda x, v, **kw: hp.hutchinson_diag(rosen_der, x, **{"hvps": 9, **kw}).value,
         minimum=None,
-        options=("threads", "probes", "seed"),
+        options=("threads", "hvps", "seed"),
     ),
     "hutchinson_trace[builtin]": Entry(
-        lambda x, v, **kw: hp.hutchinson_trace(F, x, **{"probes": 9, **kw}).value,
-        options=("threads", "probes", "seed"),
+        lambda x, v, **kw: hp.hutchinson_trace(F, x, **{"hvps": 9, **kw}).value,
+        options=("threads", "hvps", "seed"),
     ),
     "hutchinson_trace[callable]": Entry(
-        lambda x, v, **kw: hp.hutchinson_trace(rosen_der, x, **{"probes": 9, **kw}).value,
+        lambda x, v, **kw: hp.hutchinson_trace(rosen_der, x, **{"hvps": 9, **kw}).value,
         minimum=None,
-        options=("threads", "probes", "seed"),
+        options=("threads", "hvps", "seed"),
     ),
     "hessp[builtin]": Entry(lambda x, v, **kw: hp.hessp(F, **kw)(x, v), takes_v=True),
     "hessp[callable]": Entry(lambda x, v, **kw: hp.hessp(rosen_der, **kw)(x, v), True, None),
@@ -289,15 +289,15 @@ def test_inputs_are_not_written() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Options: probes, threads, seed
+# Options: hvps, threads, seed
 # --------------------------------------------------------------------------------------
 
 OPTION_CASES: dict[str, tuple[str, Any, type[Exception]]] = {
-    "probes=0": ("probes", 0, ValueError),
-    "probes=-5": ("probes", -5, ValueError),
-    "probes=2.0": ("probes", 2.0, TypeError),
-    "probes=True": ("probes", True, TypeError),
-    "probes='8'": ("probes", "8", TypeError),
+    "hvps=0": ("hvps", 0, ValueError),
+    "hvps=-5": ("hvps", -5, ValueError),
+    "hvps=2.0": ("hvps", 2.0, TypeError),
+    "hvps=True": ("hvps", True, TypeError),
+    "hvps='8'": ("hvps", "8", TypeError),
     "threads=0": ("threads", 0, ValueError),
     "threads=-1": ("threads", -1, ValueError),
     "threads=10**6": ("threads", 10**6, ValueError),
@@ -359,11 +359,11 @@ def test_bad_other_argument(call: Callable[[], Any], exc: type[Exception], arg: 
 def test_absurd_thread_count_within_limit_is_capped() -> None:
     # threads may exceed the cores (1024 is the documented limit); the team is capped at
     # the work items, so the result is the one of threads=1 (bitwise)
-    ref = hp.hutchinson_diag(F, X0, probes=17, seed=3, threads=1).value
-    assert_array_equal(hp.hutchinson_diag(F, X0, probes=17, seed=3, threads=1024).value, ref)
-    ref = hp.hutchinson_diag(rosen_der, X0, probes=17, seed=3, threads=1).value
+    ref = hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1).value
+    assert_array_equal(hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1024).value, ref)
+    ref = hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1).value
     assert_array_equal(
-        hp.hutchinson_diag(rosen_der, X0, probes=17, seed=3, threads=1024).value, ref
+        hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1024).value, ref
     )
 
 
@@ -374,17 +374,17 @@ def test_absurd_thread_count_within_limit_is_capped() -> None:
 # 2**50 probes need 8 PiB for their trace samples alone; n = 10**6 gives a dense Hessian of
 # 8 TB.  Both far exceed any machine, so the refusal does not depend on the test host.
 HUGE = [
-    ("hutchinson_diag[builtin]", lambda: hp.hutchinson_diag(F, X0, probes=2**50), "probes"),
+    ("hutchinson_diag[builtin]", lambda: hp.hutchinson_diag(F, X0, hvps=2**50), "hvps"),
     (
         "hutchinson_diag[callable]",
-        lambda: hp.hutchinson_diag(rosen_der, X0, probes=2**50),
-        "probes",
+        lambda: hp.hutchinson_diag(rosen_der, X0, hvps=2**50),
+        "hvps",
     ),
-    ("hutchinson_trace[builtin]", lambda: hp.hutchinson_trace(F, X0, probes=2**62), "probes"),
+    ("hutchinson_trace[builtin]", lambda: hp.hutchinson_trace(F, X0, hvps=2**62), "hvps"),
     (
         "hutchinson_trace[callable]",
-        lambda: hp.hutchinson_trace(rosen_der, X0, probes=2**62),
-        "probes",
+        lambda: hp.hutchinson_trace(rosen_der, X0, hvps=2**62),
+        "hvps",
     ),
     ("f.hessian", lambda: F.hessian(np.zeros(10**6)), "x"),
     ("hessian[builtin]", lambda: hp.hessian(F, np.zeros(10**6)), "x"),

@@ -28,8 +28,8 @@ V = np.random.default_rng(4).standard_normal(N)
 ENTRIES: dict[str, Callable[[Any, int], Any]] = {
     "hvp": lambda s, t: hp.hvp(s, X, V, threads=t),
     "hvp-block": lambda s, t: hp.hvp(s, X, np.ones((9, N)), threads=t),
-    "hutchinson_diag": lambda s, t: hp.hutchinson_diag(s, X, probes=24, threads=t),
-    "hutchinson_trace": lambda s, t: hp.hutchinson_trace(s, X, probes=24, threads=t),
+    "hutchinson_diag": lambda s, t: hp.hutchinson_diag(s, X, hvps=24, threads=t),
+    "hutchinson_trace": lambda s, t: hp.hutchinson_trace(s, X, hvps=24, threads=t),
     "hessp": lambda s, t: hp.hessp(s, threads=t)(X, V),
     "HessianOperator.matvec": lambda s, t: hp.HessianOperator(s, X, threads=t).matvec(V),
     "HessianOperator.matmat": lambda s, t: hp.HessianOperator(s, X, threads=t) @ np.eye(N),

@@ -15,6 +15,8 @@ MODULES = [
     "hessprobe",
     "hessprobe.functions",
     "hessprobe.sources",
+    "hessprobe.kinds.gradient",
+    "hessprobe.kinds.finite_difference",
     "hessprobe.hvp",
     "hessprobe.estimators",
     "hessprobe._info",

@@ -57,7 +57,7 @@ def test_diag_exact_for_separable(hp, separable_case, probes):
     n = 50
     f, x, ref = separable_case.make(n, np.random.default_rng(probes))
     exact = f.hessian_diag(x)
-    est = hp.hutchinson_diag(f, x, probes=probes, seed=7)
+    est = hp.hutchinson_diag(f, x, hvps=probes, seed=7)
     assert isinstance(est, hp.Estimate)
     assert est.probes == probes
     assert est.value.shape == (n,) and est.stderr.shape == (n,)
@@ -77,7 +77,7 @@ def test_trace_exact_for_separable(hp, separable_case, probes):
     n = 50
     f, x, _ = separable_case.make(n, np.random.default_rng(100 + probes))
     d = f.hessian_diag(x)
-    est = hp.hutchinson_trace(f, x, probes=probes, seed=3)
+    est = hp.hutchinson_trace(f, x, hvps=probes, seed=3)
     assert isinstance(est.value, float) and est.probes == probes
     # each probe gives sum_i H_ii (equal numbers): rounding of an n-term sum in another
     # order than np.sum plus averaging `probes` equal numbers
@@ -104,7 +104,7 @@ def test_diag_unbiased(hp, name, n):
     f, x, ref = make_case(name, n, np.random.default_rng(31))
     H = ref.hessian(x)
     p = Z_PROBES
-    est = hp.hutchinson_diag(f, x, probes=p, seed=2024)
+    est = hp.hutchinson_diag(f, x, hvps=p, seed=2024)
     assert est.probes == p
     var = references.offdiag_variance(H)
     mask = (est.stderr > 0) & (var > 0)
@@ -128,7 +128,7 @@ def test_quadratic_stderr_matches_exact_variance(hp):
     rng = np.random.default_rng(8)
     A = references.random_symmetric(n, rng)
     x = rng.standard_normal(n)
-    est = hp.hutchinson_diag(hp.functions.quadratic(A), x, probes=p, seed=99)
+    est = hp.hutchinson_diag(hp.functions.quadratic(A), x, hvps=p, seed=99)
     var = references.offdiag_variance(A)  # sum_{j != i} A_ij^2, the exact per-probe variance
     ratio = est.stderr**2 * p / var
     # ratio_i = s_i^2 / sigma_i^2 is a sample variance over p probes: mean 1 (ddof=1; 1 - 1/p
@@ -153,7 +153,7 @@ def test_error_shrinks_like_inverse_sqrt_probes(hp, name):
     exact = np.diag(H)
     rms = {}
     for p, seed in ((100, 1), (10_000, 2)):  # different seeds: independent estimates
-        est = hp.hutchinson_diag(f, x, probes=p, seed=seed)
+        est = hp.hutchinson_diag(f, x, hvps=p, seed=seed)
         rms[p] = math.sqrt(float(np.mean((est.value - exact) ** 2)))
     ratio = rms[100] / rms[10_000]
     # E[MSE_p] = mean_i var_i / p, so the ratio is sqrt(100) = 10 up to the sampling spread
@@ -178,7 +178,7 @@ TRACE_CASES = ["rosenbrock", "ackley", "logistic_regression", "quadratic"]
 def test_trace_unbiased(hp, name):
     f, x, ref = make_case(name, 500, np.random.default_rng(51))
     exact = float(np.trace(ref.hessian(x)))
-    est = hp.hutchinson_trace(f, x, probes=Z_PROBES, seed=5)
+    est = hp.hutchinson_trace(f, x, hvps=Z_PROBES, seed=5)
     assert isinstance(est.value, float) and isinstance(est.stderr, float)
     assert est.stderr > 0
     # (est - tr) / stderr ~ t_399 ~ N(0, 1): beyond 4.5 with probability ~1e-5
@@ -190,7 +190,7 @@ def test_trace_quadratic_stderr_matches_exact_variance(hp):
     rng = np.random.default_rng(61)
     A = references.random_symmetric(n, rng)
     x = rng.standard_normal(n)
-    est = hp.hutchinson_trace(hp.functions.quadratic(A), x, probes=p, seed=6)
+    est = hp.hutchinson_trace(hp.functions.quadratic(A), x, hvps=p, seed=6)
     B = A - np.diag(np.diag(A))
     var = 2.0 * float((B * B).sum())  # Var(v'Av) = 2 sum_{i != j} A_ij^2 for Rademacher v
     assert abs(est.value - np.trace(A)) <= 4.5 * est.stderr
@@ -208,8 +208,8 @@ def test_trace_equals_sum_of_diag_same_probes(hp):
     n, p = 300, 64
     x = _rosen_point(n, 71)
     f = hp.functions.rosenbrock()
-    d = hp.hutchinson_diag(f, x, probes=p, seed=12)
-    t = hp.hutchinson_trace(f, x, probes=p, seed=12)
+    d = hp.hutchinson_diag(f, x, hvps=p, seed=12)
+    t = hp.hutchinson_trace(f, x, hvps=p, seed=12)
     # same seed -> same probes, and mean_p sum_i = sum_i mean_p: equal up to the rounding
     # of the two summation orders, each at most (n + p) ulps of the sum of |v_i (Hv)_i|
     # <= sum_i (|H| 1)_i.  Different probes would differ by ~stderr (~1e3 here).
@@ -238,7 +238,7 @@ def test_probes_are_rademacher_and_prefix_stable(hp):
     H = scipy.optimize.rosen_hess(x)
     hd = np.diag(H)
     b = np.diag(H, 1)  # H_{i,i+1} = -400 x_i, |b| >= 120
-    means = [hp.hutchinson_diag(f, x, probes=p, seed=4).value for p in range(1, P + 1)]
+    means = [hp.hutchinson_diag(f, x, hvps=p, seed=4).value for p in range(1, P + 1)]
     chains = []
     for p in range(1, P + 1):
         Y = means[0] if p == 1 else p * means[p - 1] - (p - 1) * means[p - 2]
@@ -263,7 +263,7 @@ def test_single_probe(hp):
     n = 30
     x = _rosen_point(n, 91)
     f = hp.functions.rosenbrock()
-    est = hp.hutchinson_diag(f, x, probes=1, seed=0)
+    est = hp.hutchinson_diag(f, x, hvps=1, seed=0)
     assert est.probes == 1
     assert np.all(np.isnan(est.stderr))
     assert np.all(np.isfinite(est.value))
@@ -271,13 +271,13 @@ def test_single_probe(hp):
     # one probe: |Y_i - H_ii| <= sum_{j != i} |H_ij| (and > 0 would be a coincidence)
     bound = np.abs(H).sum(axis=1) - np.abs(np.diag(H))
     assert np.all(np.abs(est.value - np.diag(H)) <= bound * (1 + 1e-12))
-    t = hp.hutchinson_trace(f, x, probes=1, seed=0)
+    t = hp.hutchinson_trace(f, x, hvps=1, seed=0)
     assert t.probes == 1 and math.isnan(t.stderr) and math.isfinite(t.value)
 
 
 def test_single_probe_separable_is_exact(hp):
     f, x, _ = make_case("rastrigin", 17, np.random.default_rng(92))
-    est = hp.hutchinson_diag(f, x, probes=1, seed=123)
+    est = hp.hutchinson_diag(f, x, hvps=1, seed=123)
     assert_array_equal(est.value, f.hessian_diag(x))
     assert np.all(np.isnan(est.stderr))
 
@@ -313,15 +313,15 @@ def test_bitwise_equal_across_threads(hp, kind, request):
     source = _source(kind, request)(hp)
     n, p = (1000, 1001) if kind in ("builtin", "native", "cython") else (100, 37)
     x = _rosen_point(n, 101)
-    diag = [hp.hutchinson_diag(source, x, probes=p, seed=77, threads=t) for t in THREADS]
-    trace = [hp.hutchinson_trace(source, x, probes=p, seed=77, threads=t) for t in THREADS]
+    diag = [hp.hutchinson_diag(source, x, hvps=p, seed=77, threads=t) for t in THREADS]
+    trace = [hp.hutchinson_trace(source, x, hvps=p, seed=77, threads=t) for t in THREADS]
     for t, d, tr in zip(THREADS[1:], diag[1:], trace[1:]):
         assert_array_equal(d.value, diag[0].value, err_msg=f"diag value, threads={t}")
         assert_array_equal(d.stderr, diag[0].stderr, err_msg=f"diag stderr, threads={t}")
         assert tr.value == trace[0].value, (t, tr.value, trace[0].value)
         assert tr.stderr == trace[0].stderr, (t, tr.stderr, trace[0].stderr)
     # threads=None (all cores) is the same computation
-    d = hp.hutchinson_diag(source, x, probes=p, seed=77)
+    d = hp.hutchinson_diag(source, x, hvps=p, seed=77)
     assert_array_equal(d.value, diag[0].value)
 
 
@@ -329,21 +329,21 @@ def test_seeds(hp):
     n, p = 500, 50
     x = _rosen_point(n, 111)
     f = hp.functions.rosenbrock()
-    a = hp.hutchinson_diag(f, x, probes=p, seed=1)
-    a2 = hp.hutchinson_diag(f, x, probes=p, seed=1)
-    b = hp.hutchinson_diag(f, x, probes=p, seed=2)
+    a = hp.hutchinson_diag(f, x, hvps=p, seed=1)
+    a2 = hp.hutchinson_diag(f, x, hvps=p, seed=1)
+    b = hp.hutchinson_diag(f, x, hvps=p, seed=2)
     assert_array_equal(a.value, a2.value)
     assert_array_equal(a.stderr, a2.stderr)
     # different probes: every coordinate's estimate has a continuous-ish spread of sd
     # ~stderr, so (almost) all coordinates differ
     assert np.mean(a.value != b.value) > 0.9
     assert (
-        hp.hutchinson_trace(f, x, probes=p, seed=1).value
-        != hp.hutchinson_trace(f, x, probes=p, seed=2).value
+        hp.hutchinson_trace(f, x, hvps=p, seed=1).value
+        != hp.hutchinson_trace(f, x, hvps=p, seed=2).value
     )
     # default seed is 0
     assert_array_equal(
-        hp.hutchinson_diag(f, x, probes=p).value, hp.hutchinson_diag(f, x, probes=p, seed=0).value
+        hp.hutchinson_diag(f, x, hvps=p).value, hp.hutchinson_diag(f, x, hvps=p, seed=0).value
     )
 
 
@@ -351,13 +351,13 @@ def test_concurrent_python_threads_give_serial_results(hp):
     n, p = 20_000, 64
     x = _rosen_point(n, 121)
     f = hp.functions.rosenbrock()
-    serial = [hp.hutchinson_diag(f, x, probes=p, seed=s, threads=1).value for s in range(4)]
+    serial = [hp.hutchinson_diag(f, x, hvps=p, seed=s, threads=1).value for s in range(4)]
     results: dict[int, np.ndarray] = {}
     errors: list[BaseException] = []
 
     def work(s: int) -> None:
         try:
-            results[s] = hp.hutchinson_diag(f, x, probes=p, seed=s, threads=1).value
+            results[s] = hp.hutchinson_diag(f, x, hvps=p, seed=s, threads=1).value
         except BaseException as e:
             errors.append(e)
 
@@ -378,14 +378,14 @@ def test_concurrent_python_threads_give_serial_results(hp):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=ESTIMATORS)
 @pytest.mark.parametrize("bad", [0, -3], ids=["0", "-3"])
-def test_bad_probes_and_threads(hp, estimator, bad):
+def test_bad_hvps_and_threads(hp, estimator, bad):
     f = hp.functions.rosenbrock()
     x = _rosen_point(10, 1)
     fn = getattr(hp, estimator)
-    with pytest.raises(ValueError, match=r"\bprobes\b"):
-        fn(f, x, probes=bad)
+    with pytest.raises(ValueError, match=r"\bhvps\b"):
+        fn(f, x, hvps=bad)
     with pytest.raises(ValueError, match=r"\bthreads\b"):
-        fn(f, x, probes=10, threads=bad)
+        fn(f, x, hvps=10, threads=bad)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=ESTIMATORS)
@@ -394,11 +394,11 @@ def test_estimators_check_x(hp, estimator):
     f = hp.functions.rosenbrock()
     for x in (np.ones((3, 3)), np.array([1.0, np.nan, 2.0])):
         with pytest.raises((ValueError, TypeError), match=r"\bx\b"):
-            fn(f, x, probes=4)
+            fn(f, x, hvps=4)
     with pytest.raises(ValueError, match=r"\bx\b|\bn\b"):
-        fn(f, np.ones(1), probes=4)  # below rosenbrock's minimum size
+        fn(f, np.ones(1), hvps=4)  # below rosenbrock's minimum size
     with pytest.raises((ValueError, TypeError), match=r"\bx\b"):
-        fn(rosen_grad_np, np.array([1.0, np.inf, 2.0]), probes=4)
+        fn(rosen_grad_np, np.array([1.0, np.inf, 2.0]), hvps=4)
 
 
 def test_estimators_accept_int_and_strided_x(hp):
@@ -407,10 +407,10 @@ def test_estimators_accept_int_and_strided_x(hp):
     xs = np.repeat(np.linspace(-1.5, 1.5, 11), 2)[::2]
     for xo in (xi, xs):
         xc = np.ascontiguousarray(xo, dtype=np.float64)
-        a, b = hp.hutchinson_diag(f, xo, probes=9), hp.hutchinson_diag(f, xc, probes=9)
+        a, b = hp.hutchinson_diag(f, xo, hvps=9), hp.hutchinson_diag(f, xc, hvps=9)
         assert_array_equal(a.value, b.value)
         assert_array_equal(a.stderr, b.stderr)
-        ta, tb = hp.hutchinson_trace(f, xo, probes=9), hp.hutchinson_trace(f, xc, probes=9)
+        ta, tb = hp.hutchinson_trace(f, xo, hvps=9), hp.hutchinson_trace(f, xc, hvps=9)
         assert ta.value == tb.value
 
 
@@ -422,8 +422,8 @@ def test_estimators_accept_int_and_strided_x(hp):
 def test_callable_sees_the_same_probes_as_builtin(hp):
     n, p = 200, 64
     x = _rosen_point(n, 131)
-    builtin = hp.hutchinson_diag(hp.functions.rosenbrock(), x, probes=p, seed=5)
-    fd = hp.hutchinson_diag(scipy.optimize.rosen_der, x, probes=p, seed=5)
+    builtin = hp.hutchinson_diag(hp.functions.rosenbrock(), x, hvps=p, seed=5)
+    fd = hp.hutchinson_diag(scipy.optimize.rosen_der, x, hvps=p, seed=5)
     # Same probes, so the difference is only the central-difference error of each probe's
     # H v (see CENTRAL_RTOL), averaged: not the sampling error (stderr is ~1e5x larger,
     # asserted so that this test could not pass with different probes).
@@ -432,8 +432,8 @@ def test_callable_sees_the_same_probes_as_builtin(hp):
     assert_within(fd.value, builtin.value, tol, "callable vs builtin (diag)")
     # stderr: same samples up to FD error too
     assert_within(fd.stderr, builtin.stderr, tol, "stderr")
-    tb = hp.hutchinson_trace(hp.functions.rosenbrock(), x, probes=p, seed=5)
-    tf = hp.hutchinson_trace(scipy.optimize.rosen_der, x, probes=p, seed=5)
+    tb = hp.hutchinson_trace(hp.functions.rosenbrock(), x, hvps=p, seed=5)
+    tf = hp.hutchinson_trace(scipy.optimize.rosen_der, x, hvps=p, seed=5)
     assert abs(tf.value - tb.value) <= n * tol
     assert n * tol < 1e-3 * tb.stderr
 
@@ -448,8 +448,8 @@ def test_vectorized_gradient_equals_plain_callable(hp):
         return rosen_grad_rows(P)
 
     g = hp.Gradient(vec, vectorized=True)
-    plain = hp.hutchinson_diag(rosen_grad_np, x, probes=p, seed=9)
-    est = hp.hutchinson_diag(g, x, probes=p, seed=9)
+    plain = hp.hutchinson_diag(rosen_grad_np, x, hvps=p, seed=9)
+    est = hp.hutchinson_diag(g, x, hvps=p, seed=9)
     # rosen_grad_rows does rosen_grad_np's arithmetic row by row (elementwise NumPy ops
     # are correctly rounded, independent of the batch), and both paths use the same FD
     # formula and step: equal up to how the shifted points are formed (an ulp of x + h v
@@ -506,8 +506,8 @@ def test_default_scheme_is_central_and_bare_callable_is_gradient(hp):
     # the same computation, so bitwise equal
     assert_array_equal(hp.hvp(rosen_grad_np, x, V), ref)
     assert_array_equal(hp.hvp(hp.Gradient(rosen_grad_np), x, V), ref)
-    d1 = hp.hutchinson_diag(rosen_grad_np, x, probes=12, seed=2)
-    d2 = hp.hutchinson_diag(hp.Gradient(rosen_grad_np, scheme="central"), x, probes=12, seed=2)
+    d1 = hp.hutchinson_diag(rosen_grad_np, x, hvps=12, seed=2)
+    d2 = hp.hutchinson_diag(hp.Gradient(rosen_grad_np, scheme="central"), x, hvps=12, seed=2)
     assert_array_equal(d1.value, d2.value)
 
 
@@ -593,13 +593,13 @@ def test_native_hutchinson_equals_python_path(hp, native):
     n, p = 300, 40
     x = _rosen_point(n, 191)
     llc = native.callable()
-    a = hp.hutchinson_diag(llc, x, probes=p, seed=3, threads=2)
-    b = hp.hutchinson_diag(rosen_grad_np, x, probes=p, seed=3, threads=2)
+    a = hp.hutchinson_diag(llc, x, hvps=p, seed=3, threads=2)
+    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=p, seed=3, threads=2)
     tol = _native_tol(x, np.ones(n))
     assert_within(a.value, b.value, tol, "diag value")
     assert_within(a.stderr, b.stderr, tol, "diag stderr")
-    ta = hp.hutchinson_trace(llc, x, probes=p, seed=3)
-    tb = hp.hutchinson_trace(rosen_grad_np, x, probes=p, seed=3)
+    ta = hp.hutchinson_trace(llc, x, hvps=p, seed=3)
+    tb = hp.hutchinson_trace(rosen_grad_np, x, hvps=p, seed=3)
     assert abs(ta.value - tb.value) <= n * tol
 
 
@@ -615,8 +615,8 @@ def test_native_user_data_is_passed(hp, native):
     got = hp.hvp(llc, x, v)
     ref = hp.hvp(lambda y: rosen_grad_np(y) * 2.5, x, v)  # same arithmetic: g[i] *= 2.5
     assert_within(got, ref, 2.5 * _native_tol(x, v), "scaled by user_data")
-    est = hp.hutchinson_diag(llc, x, probes=16, seed=1, threads=2)
-    est_ref = hp.hutchinson_diag(lambda y: rosen_grad_np(y) * 2.5, x, probes=16, seed=1)
+    est = hp.hutchinson_diag(llc, x, hvps=16, seed=1, threads=2)
+    est_ref = hp.hutchinson_diag(lambda y: rosen_grad_np(y) * 2.5, x, hvps=16, seed=1)
     assert_within(est.value, est_ref.value, 2.5 * _native_tol(x, np.ones(n)), "diag")
     del scale
 
@@ -629,9 +629,9 @@ def test_native_failure_is_reported(hp, native, threads):
     with pytest.raises(err, match=r"(?i)fail|return"):
         hp.hvp(llc, x, np.ones(50), threads=threads)
     with pytest.raises(err, match=r"(?i)fail|return"):
-        hp.hutchinson_diag(llc, x, probes=32, threads=threads)
+        hp.hutchinson_diag(llc, x, hvps=32, threads=threads)
     with pytest.raises(err, match=r"(?i)fail|return"):
-        hp.hutchinson_trace(llc, x, probes=32, threads=threads)
+        hp.hutchinson_trace(llc, x, hvps=32, threads=threads)
 
 
 def test_native_failure_midway_stops_all_threads(hp, native):
@@ -641,7 +641,7 @@ def test_native_failure_midway_stops_all_threads(hp, native):
     llc = native.callable("rosen_grad_fail_after", user_data=native.void_p(left))
     x = _rosen_point(2000, 221)
     with pytest.raises((RuntimeError, ValueError), match=r"(?i)fail|return"):
-        hp.hutchinson_diag(llc, x, probes=400, threads=2)
+        hp.hutchinson_diag(llc, x, hvps=400, threads=2)
     # The run stopped early: a full run makes 800 calls (400 probes x 2 for central
     # differences); after the first failure each thread may finish its current block of
     # lanes (2 x 8 calls) but must not go on -- allow 200 attempted calls in all.
@@ -678,7 +678,7 @@ def test_native_wrong_signature(hp, native, signature):
     with pytest.raises(ValueError, match=r"int \(npy_intp, double \*, double \*, void \*\)"):
         hp.hvp(llc, x, np.ones(10))
     with pytest.raises(ValueError, match=r"int \(npy_intp, double \*, double \*, void \*\)"):
-        hp.hutchinson_diag(llc, x, probes=4)
+        hp.hutchinson_diag(llc, x, hvps=4)
 
 
 def test_cython_lowlevelcallable(hp, cython_rosen):
@@ -688,8 +688,8 @@ def test_cython_lowlevelcallable(hp, cython_rosen):
     x = rng.uniform(-2.0, 2.0, n)
     V = rng.standard_normal((5, n))
     assert_within(hp.hvp(llc, x, V), hp.hvp(rosen_grad_np, x, V), _native_tol(x, V), "hvp")
-    a = hp.hutchinson_diag(llc, x, probes=33, seed=8, threads=2)
-    b = hp.hutchinson_diag(rosen_grad_np, x, probes=33, seed=8, threads=1)
+    a = hp.hutchinson_diag(llc, x, hvps=33, seed=8, threads=2)
+    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=33, seed=8, threads=1)
     assert_within(a.value, b.value, _native_tol(x, np.ones(n)), "diag")
 
 
@@ -733,9 +733,9 @@ def test_callback_exception_propagates(hp, make_exc, exc_type, threads, after):
     x = _rosen_point(30, 261)
     msg = str(make_exc()).strip("'")
     with pytest.raises(exc_type, match=msg):
-        hp.hutchinson_diag(_raiser(make_exc(), after), x, probes=64, threads=threads)
+        hp.hutchinson_diag(_raiser(make_exc(), after), x, hvps=64, threads=threads)
     with pytest.raises(exc_type, match=msg):
-        hp.hutchinson_trace(_raiser(make_exc(), after), x, probes=64, threads=threads)
+        hp.hutchinson_trace(_raiser(make_exc(), after), x, hvps=64, threads=threads)
     with pytest.raises(exc_type, match=msg):
         hp.hvp(_raiser(make_exc(), after), x, np.ones((12, 30)), threads=threads)
 
@@ -747,7 +747,7 @@ def test_vectorized_callback_exception_propagates(hp, threads):
 
     x = _rosen_point(30, 271)
     with pytest.raises(KeyError, match="boom"):
-        hp.hutchinson_diag(hp.Gradient(vec, vectorized=True), x, probes=16, threads=threads)
+        hp.hutchinson_diag(hp.Gradient(vec, vectorized=True), x, hvps=16, threads=threads)
     with pytest.raises(KeyError, match="boom"):
         hp.hvp(hp.Gradient(vec, vectorized=True), x, np.ones(30))
 
@@ -755,9 +755,9 @@ def test_vectorized_callback_exception_propagates(hp, threads):
 def test_library_usable_after_callback_error(hp):
     x = _rosen_point(30, 281)
     with pytest.raises(KeyError):
-        hp.hutchinson_diag(_raiser(KeyError("boom")), x, probes=64, threads=2)
-    a = hp.hutchinson_diag(rosen_grad_np, x, probes=16, seed=1, threads=2)
-    b = hp.hutchinson_diag(rosen_grad_np, x, probes=16, seed=1, threads=1)
+        hp.hutchinson_diag(_raiser(KeyError("boom")), x, hvps=64, threads=2)
+    a = hp.hutchinson_diag(rosen_grad_np, x, hvps=16, seed=1, threads=2)
+    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=16, seed=1, threads=1)
     assert_array_equal(a.value, b.value)
 
 
@@ -784,17 +784,17 @@ def test_callback_bad_return(hp, ret, exc, pattern, entry):
         if entry == "hvp":
             hp.hvp(ret, x, np.ones(N_BAD))
         else:
-            hp.hutchinson_diag(ret, x, probes=8, threads=2)
+            hp.hutchinson_diag(ret, x, hvps=8, threads=2)
 
 
 def test_vectorized_bad_return(hp):
     x = _rosen_point(N_BAD, 301)
     g = hp.Gradient(lambda P: np.ones((np.shape(P)[0], N_BAD + 1)), vectorized=True)
     with pytest.raises(ValueError, match=r"\b6\b"):
-        hp.hutchinson_diag(g, x, probes=8)
+        hp.hutchinson_diag(g, x, hvps=8)
     g = hp.Gradient(lambda P: np.ones((1, N_BAD)), vectorized=True)  # too few rows
     with pytest.raises(ValueError):
-        hp.hutchinson_diag(g, x, probes=8)
+        hp.hutchinson_diag(g, x, hvps=8)
 
 
 def test_complex_scheme_with_real_only_gradient(hp):
@@ -859,7 +859,7 @@ def test_gil_released_during_builtin_probing(hp):
         out = []
 
         def run(p: int = probes, out: list = out) -> None:
-            out.append(hp.hutchinson_diag(f, x, probes=p, threads=1))
+            out.append(hp.hutchinson_diag(f, x, hvps=p, threads=1))
 
         seen.append(_spin_count_during(run))
         assert np.all(np.isfinite(out[0].value))
@@ -895,7 +895,7 @@ def test_gil_released_while_calling_native_gradient(hp, native, entry, threads):
         if entry == "hvp":
             out = hp.hvp(llc, x, np.ones((3, 50)), threads=threads)
         else:
-            out = hp.hutchinson_diag(llc, x, probes=16, seed=1, threads=threads).value
+            out = hp.hutchinson_diag(llc, x, hvps=16, seed=1, threads=threads).value
     finally:
         done.set()
         helper.join()

@@ -47,7 +47,7 @@ def test_builtin_probing_is_interruptible(threads: int) -> None:
     timer = _interrupt_after(0.3)
     try:
         with pytest.raises(KeyboardInterrupt):
-            hp.hutchinson_diag(hp.functions.rosenbrock(), x, probes=2_000_000, threads=threads)
+            hp.hutchinson_diag(hp.functions.rosenbrock(), x, hvps=2_000_000, threads=threads)
     finally:
         timer.cancel()
 
@@ -61,6 +61,6 @@ def test_python_gradient_probing_is_interruptible(threads: int) -> None:
     timer = _interrupt_after(0.3)
     try:
         with pytest.raises(KeyboardInterrupt):
-            hp.hutchinson_diag(slow_grad, np.ones(10), probes=100_000, threads=threads)
+            hp.hutchinson_diag(slow_grad, np.ones(10), hvps=100_000, threads=threads)
     finally:
         timer.cancel()

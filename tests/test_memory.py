@@ -69,16 +69,16 @@ CASES: dict[str, Callable[[Any], Callable[[], Any]]] = {
     "hvp-builtin": lambda _: lambda: hp.hvp(F, X, V, threads=1),
     "hvp-callable": lambda _: lambda: hp.hvp(rosen_grad_np, X, V, threads=1),
     "hvp-native": lambda native: lambda: hp.hvp(native.callable(), X, V, threads=1),
-    "hutchinson_diag-builtin": lambda _: lambda: hp.hutchinson_diag(F, X, probes=8, threads=1),
-    # probes=2: 4 Python calls a run (central differences) keep 10^4 runs fast
+    "hutchinson_diag-builtin": lambda _: lambda: hp.hutchinson_diag(F, X, hvps=8, threads=1),
+    # hvps=2: 4 Python calls a run (central differences) keep 10^4 runs fast
     "hutchinson_diag-callable": lambda _: (
-        lambda: hp.hutchinson_diag(rosen_grad_np, X, probes=2, threads=1)
+        lambda: hp.hutchinson_diag(rosen_grad_np, X, hvps=2, threads=1)
     ),
     "hutchinson_diag-vectorized": lambda _: (
-        lambda: hp.hutchinson_diag(VECTORIZED, X, probes=8, threads=1)
+        lambda: hp.hutchinson_diag(VECTORIZED, X, hvps=8, threads=1)
     ),
     "hutchinson_diag-native": lambda native: (
-        lambda: hp.hutchinson_diag(native.callable(), X, probes=8, threads=1)
+        lambda: hp.hutchinson_diag(native.callable(), X, hvps=8, threads=1)
     ),
     "callback-raises": lambda _: _raising_call,
 }
@@ -90,7 +90,7 @@ def _raising_call() -> None:
         raise KeyError("boom")
 
     try:
-        hp.hutchinson_diag(grad, X, probes=8, threads=1)
+        hp.hutchinson_diag(grad, X, hvps=8, threads=1)
     except KeyError:
         pass
 

@@ -20,16 +20,6 @@ N_MINIMIZE = 1000
 X0 = np.tile([-1.2, 1.0], N_MINIMIZE // 2)
 
 
-def numpy_rosen_hess_prod(x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """H p from the tridiagonal Hessian in NumPy: exact to rounding, like rosen_hess_prod,
-    but with another operation order (their results differ by ~1e-13)."""
-    d, b = rosen_hess_tridiag(x)
-    out = d * p
-    out[:-1] += b * p[1:]
-    out[1:] += b * p[:-1]
-    return out
-
-
 @pytest.fixture(scope="module")
 def rosen_lambda_min() -> float:
     """Smallest eigenvalue of the Rosenbrock Hessian at the minimizer x* = 1 (n = 1000)."""
@@ -42,39 +32,53 @@ def rosen_lambda_min() -> float:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["trust-ncg", "trust-krylov", "Newton-CG"])
-def test_minimize_with_hessp_ends_like_rosen_hess_prod(hp, method, rosen_lambda_min):
+#: Newton-CG stops on the step size (xtol, default 1e-5) well short of the minimizer
+#: (|g| ~ 0.25 here); 1e-8 lets it get there (measured: |g| 8.5e-10).
+MINIMIZE_OPTIONS = {"trust-ncg": {}, "trust-krylov": {}, "Newton-CG": {"xtol": 1e-8}}
+
+
+@pytest.mark.parametrize("method", list(MINIMIZE_OPTIONS))
+def test_minimize_with_hessp_reaches_the_minimizer(hp, method, rosen_lambda_min):
     # threads=1: thousands of tiny products; the result does not depend on the thread
     # count (test_functions), and a 1-thread run is not slowed by a busy machine.
-    ours = minimize(
+    res = minimize(
         rosen,
         X0,
         jac=rosen_der,
         method=method,
         hessp=hp.hessp(hp.functions.rosenbrock(), threads=1),
+        options=MINIMIZE_OPTIONS[method],
     )
-    ref = minimize(rosen, X0, jac=rosen_der, method=method, hessp=rosen_hess_prod)
-    assert ours.success and ref.success, (ours.message, ref.message)
-    # Thousands of iterations: a product that differs from rosen_hess_prod in the last
-    # bits changes the path slightly (the NumPy product above does too: trust-ncg takes
-    # 4144 iterations with it, 2.2% more than the 4054 of rosen_hess_prod), nothing more.
-    # Measured: trust-ncg 4069 vs 4054, trust-krylov 2755 vs 2747, Newton-CG 1594 vs 1604.
-    assert abs(ours.nit - ref.nit) <= 0.02 * ref.nit, (ours.nit, ref.nit)
-    if method == "Newton-CG":
-        # Newton-CG stops on the step size (xtol), not the gradient, short of the
-        # minimizer (|g| ~ 0.2), where f depends on the rounding of the whole path:
-        # 8.3e-4 with rosen_hess_prod, 6.5e-3 with the equally exact NumPy product.
-        # "No worse" means no worse than the worse of these two exact products.
-        alt = minimize(rosen, X0, jac=rosen_der, method=method, hessp=numpy_rosen_hess_prod)
-        assert ours.fun <= max(ref.fun, alt.fun), (ours.fun, ref.fun, alt.fun)
-    else:
-        # The trust-region methods stop on |g| at the global minimizer (f* = 0); near it
-        # f - f* <= |g|^2 / (2 lambda_min), doubled for the non-quadratic remainder.  So
-        # "no worse" is: no worse than the reference beyond what the final gradient allows.
-        # Measured: trust-ncg f = 2.9e-9 (|g| = 9.7e-5, bound 1.9e-8) vs 2.2e-12.
-        g2 = float(np.sum(rosen_der(ours.x) ** 2))
-        assert ours.fun <= ref.fun + g2 / rosen_lambda_min, (ours.fun, ref.fun, g2)
-        assert_allclose(ours.x, 1.0, atol=1e-3)
+    # Not the iteration count: over thousands of steps it depends on the last bits of
+    # every product (an equally exact NumPy product, or NumPy's AVX-512 kernels under
+    # rosen_hess_prod, move it by 2%).  What is specified: success at the minimizer.
+    assert res.success, res.message
+    # Near x* = 1, x - x* ~ H^-1 g, so |x - x*| <= |g| / lambda_min, doubled for the
+    # non-quadratic remainder.
+    g = np.linalg.norm(rosen_der(res.x))
+    assert np.linalg.norm(res.x - 1.0) <= 2.0 * g / rosen_lambda_min + 1e-12, g
+    assert_allclose(res.x, 1.0, atol=1e-3)
+
+
+def test_hessp_equals_rosen_hess_prod_along_an_optimizer_path(hp):
+    # The points where minimize asks for products: the iterates of a trust-ncg run.
+    path: list[np.ndarray] = []
+    minimize(
+        rosen,
+        X0,
+        jac=rosen_der,
+        method="trust-ncg",
+        hessp=rosen_hess_prod,
+        callback=lambda xk: path.append(np.array(xk)),
+        options={"maxiter": 400},
+    )
+    hessp = hp.hessp(hp.functions.rosenbrock(), threads=1)
+    rng = np.random.default_rng(7)
+    for x in path[:: max(1, len(path) // 100)]:
+        p = rng.standard_normal(x.size)
+        # exact products in another operation order: a few ulps of the terms' size
+        scale = references.rosen_abs_matvec_scale(x, p)
+        assert_allclose(hessp(x, p), rosen_hess_prod(x, p), rtol=0, atol=64 * references.EPS * scale)
 
 
 @pytest.mark.parametrize(

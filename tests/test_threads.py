@@ -71,8 +71,8 @@ def test_same_source_from_four_python_threads(kind: str, inner: int) -> None:
     V = np.random.default_rng(12).standard_normal((4, 9, n))
 
     def work(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        diag = hp.hutchinson_diag(src, x, probes=40, seed=i, threads=inner)
-        trace = hp.hutchinson_trace(src, x, probes=40, seed=i, threads=inner)
+        diag = hp.hutchinson_diag(src, x, hvps=40, seed=i, threads=inner)
+        trace = hp.hutchinson_trace(src, x, hvps=40, seed=i, threads=inner)
         return hp.hvp(src, x, V[i], threads=inner), diag.value, diag.stderr, trace.value
 
     serial = [work(i) for i in range(4)]
@@ -87,7 +87,7 @@ def test_native_source_from_four_python_threads(native: Any) -> None:
     x = _point(500, 13)
 
     def work(i: int) -> np.ndarray:
-        return hp.hutchinson_diag(llc, x, probes=48, seed=i, threads=2).value
+        return hp.hutchinson_diag(llc, x, hvps=48, seed=i, threads=2).value
 
     serial = [work(i) for i in range(4)]
     for got, want in zip(_run_concurrently(work), serial):
@@ -119,8 +119,8 @@ def test_callback_that_waits_for_another_threads_library_call_does_not_deadlock(
     started = threading.Lock()
 
     def other() -> None:
-        inner.append(hp.hutchinson_diag(F, x, probes=32, seed=3, threads=2).value)
-        inner.append(hp.hutchinson_diag(rosen_grad_np, x, probes=8, seed=3, threads=2).value)
+        inner.append(hp.hutchinson_diag(F, x, hvps=32, seed=3, threads=2).value)
+        inner.append(hp.hutchinson_diag(rosen_grad_np, x, hvps=8, seed=3, threads=2).value)
 
     def grad(y: np.ndarray) -> np.ndarray:
         if started.acquire(blocking=False):  # first call only
@@ -131,11 +131,11 @@ def test_callback_that_waits_for_another_threads_library_call_does_not_deadlock(
         return rosen_grad_np(y)
 
     (got,) = _run_concurrently(
-        lambda _: hp.hutchinson_diag(grad, x, probes=32, seed=2, threads=2).value, count=1
+        lambda _: hp.hutchinson_diag(grad, x, hvps=32, seed=2, threads=2).value, count=1
     )
-    assert_array_equal(got, hp.hutchinson_diag(rosen_grad_np, x, probes=32, seed=2).value)
-    assert_array_equal(inner[0], hp.hutchinson_diag(F, x, probes=32, seed=3, threads=1).value)
-    assert_array_equal(inner[1], hp.hutchinson_diag(rosen_grad_np, x, probes=8, seed=3).value)
+    assert_array_equal(got, hp.hutchinson_diag(rosen_grad_np, x, hvps=32, seed=2).value)
+    assert_array_equal(inner[0], hp.hutchinson_diag(F, x, hvps=32, seed=3, threads=1).value)
+    assert_array_equal(inner[1], hp.hutchinson_diag(rosen_grad_np, x, hvps=8, seed=3).value)
 
 
 # --------------------------------------------------------------------------------------
@@ -149,8 +149,8 @@ def _child_runs(_: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """In the forked child: threaded runs (threads=2 asks for a team)."""
     return (
         int(hp.info()["threads"]),
-        hp.hutchinson_diag(F, FORK_X, probes=64, seed=5, threads=2).value,
-        hp.hutchinson_diag(rosen_grad_np, FORK_X, probes=16, seed=5, threads=2).value,
+        hp.hutchinson_diag(F, FORK_X, hvps=64, seed=5, threads=2).value,
+        hp.hutchinson_diag(rosen_grad_np, FORK_X, hvps=16, seed=5, threads=2).value,
         hp.hvp(F, FORK_X, np.ones((16, FORK_X.size)), threads=2),
     )
 
@@ -167,8 +167,8 @@ def test_threaded_run_then_fork_does_not_hang() -> None:
     if not hp.info()["openmp"]:
         pytest.skip("a serial build has no thread pool to lose")
     parent = (
-        hp.hutchinson_diag(F, FORK_X, probes=64, seed=5, threads=2).value,
-        hp.hutchinson_diag(rosen_grad_np, FORK_X, probes=16, seed=5, threads=2).value,
+        hp.hutchinson_diag(F, FORK_X, hvps=64, seed=5, threads=2).value,
+        hp.hutchinson_diag(rosen_grad_np, FORK_X, hvps=16, seed=5, threads=2).value,
         hp.hvp(F, FORK_X, np.ones((16, FORK_X.size)), threads=2),
     )
     ctx = multiprocessing.get_context("fork")
@@ -186,4 +186,4 @@ def test_threaded_run_then_fork_does_not_hang() -> None:
     for got, want in zip(results, parent):
         assert_array_equal(got, want)
     # and the parent still runs its teams (same answer)
-    assert_array_equal(hp.hutchinson_diag(F, FORK_X, probes=64, seed=5, threads=2).value, parent[0])
+    assert_array_equal(hp.hutchinson_diag(F, FORK_X, hvps=64, seed=5, threads=2).value, parent[0])

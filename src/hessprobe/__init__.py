@@ -12,7 +12,7 @@ Examples
 >>> x = np.full(5, 0.5)
 >>> hp.hvp(f, x, np.ones(5))
 array([-98., -98., -98., -98.,   0.])
->>> est = hp.hutchinson_diag(f, x, probes=1000, seed=0)
+>>> est = hp.hutchinson_diag(f, x, hvps=1000, seed=0)
 >>> bool(np.all(np.abs(est.value - f.hessian_diag(x)) < 5 * est.stderr))
 True
 """

@@ -45,7 +45,7 @@ def run(n: int = 1_000_000, probes: int = 100, repeat: int = 5) -> None:
         ("hessprobe f.hessian_diag (exact, 3 HVPs)", _best_ms(lambda: f.hessian_diag(x), repeat)),
         (
             f"hessprobe hutchinson_diag ({probes} probes)",
-            _best_ms(lambda: hutchinson_diag(f, x, probes=probes, seed=0), max(1, repeat // 2)),
+            _best_ms(lambda: hutchinson_diag(f, x, hvps=probes, seed=0), max(1, repeat // 2)),
         ),
     ]
     width = max(len(name) for name, _ in rows)
@@ -53,7 +53,7 @@ def run(n: int = 1_000_000, probes: int = 100, repeat: int = 5) -> None:
         print(f"  {name:<{width}}  {ms:9.2f} ms")
 
     exact = f.hessian_diag(x)
-    est = hutchinson_diag(f, x, probes=probes, seed=0)
+    est = hutchinson_diag(f, x, hvps=probes, seed=0)
     z = (est.value - exact) / est.stderr
     print(f"\nexact HVP vs rosen_hess_prod: max relative difference {rel:.1e}")
     print(

@@ -134,16 +134,16 @@ def check_memory(nbytes: int, what: str) -> None:
         )
 
 
-#: Lanes of a probing block (probe_lanes in cpp/include/hessprobe/lanes.hpp).
-PROBE_LANES = 8
+#: Lanes of a probing block: probe_lanes of the core (cpp/include/hessprobe/lanes.hpp).
+PROBE_LANES = int(_core.probe_lanes)
 
 
 def check_probing_memory(probes: int, n: int, threads: int) -> None:
     """Refuse a probing run whose scratch cannot fit (see :func:`check_memory`).
 
     The estimate: 16 bytes a probe (its trace sample, and the copy returned), a block of
-    K = 8 lanes of n values with the outputs and signs (8 (2 K + 4) bytes a coordinate),
+    K lanes of n values with the outputs and signs (8 (2 K + 4) bytes a coordinate),
     and up to 4 vectors of n values per thread (gradient scratch and point arrays).
     """
     nbytes = 16 * probes + 8 * n * (2 * PROBE_LANES + 4) + 32 * n * threads
-    check_memory(nbytes, f"probes={probes} (with x of length n={n} and threads={threads})")
+    check_memory(nbytes, f"hvps={probes} (with x of length n={n} and threads={threads})")

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import as_count, as_point, check_memory, resolve_threads
-from .functions import Function
-from .hvp import hvp
-from .sources import Scheme, resolve
-from .structured import structured_hessian
+from ._validation import as_count, check_memory, resolve_threads
+from .kinds.finite_difference import Scheme, column_step
+from .sources import prepare
+from .structured import band_classes, coloured_products, structured_hessian
 
 __all__ = ["column_step", "hessian"]
-
-_EPS = float(np.finfo(np.float64).eps)
-#: The step factor c of each scheme: the perturbation h e_j has size c (1 + rms(x)).
-_STEP_FACTOR = {"central": _EPS ** (1.0 / 3.0), "forward": math.sqrt(_EPS), "complex": 1e-20}
-
-
-def column_step(scheme: Scheme, x: ArrayLike) -> float:
-    """Return the default finite-difference step :func:`hessian` uses for columns H e_j.
-
-    h = c (1 + rms(x)) with c = eps^(1/3) ~ 6.1e-6 (central), eps^(1/2) ~ 1.5e-8
-    (forward) or 1e-20 (complex): the step of :class:`~hessprobe.Gradient` for a direction
-    of unit length (rather than unit root-mean-square), so that one coordinate moves by
-    that fraction of x's typical size.
-
-    Examples
-    --------
-    >>> import hessprobe as hp
-    >>> round(hp.dense.column_step("central", [1.0, -1.0]), 12)
-    1.2110909e-05
-    """
-    point = as_point(x)
-    if scheme not in _STEP_FACTOR:
-        raise ValueError(f"scheme must be one of {tuple(_STEP_FACTOR)}, got {scheme!r}")
-    rms = math.sqrt(float(point @ point) / point.shape[0])
-    return float(_STEP_FACTOR[scheme] * (1.0 + rms))
 
 
 def hessian(
@@ -62,10 +35,10 @@ def hessian(
     sparse format is returned for every n, small or not, so that the type depends on the
     arguments only; ``.toarray()`` gives the dense matrix.
 
-    For a built-in the columns are exact (dual numbers, 8 columns a pass) and the result
-    is not symmetrised: it is symmetric to rounding.  For a gradient callable the columns
-    are finite differences of the gradient, computed ``block`` at a time, and the result
-    is symmetrised, (H + H') / 2, which never increases the error.
+    The columns are computed ``block`` at a time.  For a built-in they are exact (dual
+    numbers, 8 columns a pass) and the result is not symmetrised: it is symmetric to
+    rounding.  For a gradient callable they are finite differences of the gradient, and
+    the result is symmetrised, (H + H') / 2, which never increases the error.
 
     Error of a finite-difference Hessian (entry (i, j), step h, H is symmetrised after):
 
@@ -95,7 +68,7 @@ def hessian(
     threads : int, optional
         Threads (default all cores).
     block : int, optional
-        Columns per engine call for a gradient callable (memory: block x n).
+        Columns per engine call (memory: block x n besides H).
     bandwidth : int, optional
         Half-bandwidth b of H (H_ij = 0 for |i - j| > b): 2b + 1 HVPs.
     sparsity : scipy.sparse matrix (n, n), optional
@@ -137,22 +110,20 @@ def hessian(
             step=step,
             threads=threads,
         )
-    src = resolve(source, scheme, step)
+    prepared = prepare(source, x, scheme, step)
     nthreads = resolve_threads(threads)
     cols = as_count(block, "block")
-    if isinstance(src, Function):
-        return src.hessian(x, threads=nthreads)
-    point = as_point(x)
-    n = point.shape[0]
+    n = prepared.n
     check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
-    h = src.step if src.step is not None else column_step(src.scheme, point)
+    own = prepared.hessian_kernel(nthreads)
+    if own is not None:
+        return own
     H = np.empty((n, n))
-    for first in range(0, n, cols):
-        last = min(n, first + cols)
-        units = np.zeros((last - first, n))
-        units[np.arange(last - first), np.arange(first, last)] = 1.0
-        # Row j of the result is the column H e_j; H is symmetric, so these are its rows.
-        H[first:last] = hvp(source, point, units, scheme=src.scheme, step=h, threads=nthreads)
-    H += H.T
-    H *= 0.5
+    # Colour j = column j: row j of each block's products is the column H e_j, which
+    # for a symmetric H is its row j.
+    for first, HE in coloured_products(prepared, band_classes(n, n - 1), nthreads, cols):
+        H[first : first + HE.shape[0]] = HE
+    if not prepared.exact:
+        H += H.T
+        H *= 0.5
     return H

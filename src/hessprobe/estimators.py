@@ -9,12 +9,14 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core
-from ._validation import as_count, as_point, as_seed, check_probing_memory, resolve_threads
-from .functions import Function
-from .sources import Scheme, core_args, resolve
+from ._validation import as_count, as_seed, check_probing_memory, resolve_threads
+from .kinds.base import Prepared, ProbeResult
+from .sources import Scheme, prepare
 
-__all__ = ["Estimate", "hutchinson_diag", "hutchinson_trace"]
+__all__ = ["DEFAULT_HVPS", "Estimate", "hutchinson", "hutchinson_diag", "hutchinson_trace"]
+
+#: The default budget of every estimator: the number of Hessian-vector products.
+DEFAULT_HVPS = 100
 
 T = TypeVar("T", float, NDArray[np.float64])
 
@@ -60,54 +62,45 @@ def as_tol(tol: Any) -> float:
     return value
 
 
+def hutchinson(
+    prepared: Prepared, hvps: int, seed: int, threads: int, diagonal: bool, tol: float
+) -> ProbeResult:
+    """Run Hutchinson probing on a prepared source with checked options (tol 0: none)."""
+    check_probing_memory(hvps, prepared.n, threads)
+    return prepared.probe(hvps, seed, threads, diagonal, tol)
+
+
 def _run(
     source: Any,
     x: ArrayLike,
-    probes: int,
+    hvps: int,
     seed: int,
     threads: int | None,
     diagonal: bool,
     scheme: Scheme | None,
     step: float | None,
     tol: float | None,
-    max_probes: int | None,
-) -> tuple[Any, ...]:
-    src = resolve(source, scheme, step)
-    target = as_tol(tol)
-    if max_probes is not None and tol is None:
-        raise ValueError("max_probes goes with tol=; without a target, probes= is the count")
-    limit, name = (probes, "probes") if max_probes is None else (max_probes, "max_probes")
-    m = as_count(limit, name)
-    s = as_seed(seed)
-    t = resolve_threads(threads)
-    if isinstance(src, Function):
-        point = src._point(x)
-        check_probing_memory(m, point.shape[0], t)
-        result: tuple[Any, ...] = src._core.probe(point, m, s, t, diagonal, target)
-        return result
-    point = as_point(x)
-    check_probing_memory(m, point.shape[0], t)
-    fn, vectorized, sch, h = core_args(src)
-    result = _core.fd_probe(fn, vectorized, point, m, s, t, diagonal, sch, h, target)
-    return result
+) -> ProbeResult:
+    prepared = prepare(source, x, scheme, step)
+    options = (as_count(hvps, "hvps"), as_seed(seed), resolve_threads(threads))
+    return hutchinson(prepared, *options, diagonal, as_tol(tol))
 
 
 def hutchinson_diag(
     source: Any,
     x: ArrayLike,
-    probes: int = 1000,
+    hvps: int = DEFAULT_HVPS,
+    *,
     seed: int = 0,
     threads: int | None = None,
-    *,
     scheme: Scheme | None = None,
     step: float | None = None,
     tol: float | None = None,
-    max_probes: int | None = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Hutchinson's method.
 
     diag(H) = E[v * (H v)] for Rademacher probes v (independent +-1 entries): the
-    estimate is the mean of v * (H v) over ``probes`` probes, with its standard error per
+    estimate is the mean of v * (H v) over ``hvps`` probes, with its standard error per
     coordinate.  Coordinate i's sample variance is sum_{j != i} H_ij^2, so a diagonal
     Hessian is recovered exactly (standard error 0) from any number of probes.
 
@@ -117,9 +110,9 @@ def hutchinson_diag(
         As for :func:`hessprobe.hvp`.
     x : array_like, shape (n,)
         The point.
-    probes : int, optional
-        Number of probes (HVPs), >= 1; with ``tol``, the most to use unless
-        ``max_probes`` is given.
+    hvps : int, optional
+        The budget: the number of probes, one HVP each, >= 1 (default 100); with
+        ``tol``, the most to use.
     seed : int, optional
         Probe j is a pure function of (seed, j): the same seed gives bitwise the same
         result for any ``threads``, and the same probes for every source.
@@ -129,14 +122,12 @@ def hutchinson_diag(
         Finite-difference options for a callable source.
     tol : float, optional
         A target relative standard error, ``||stderr||_2 / ||value||_2`` (for the trace,
-        ``stderr / |value|``): probing runs block by block (8 probes a block) and stops
+        ``stderr / |value|``): probing runs block by block (8 probes a block, the dual lanes of one pass) and stops
         after the first block, from the second on, at which the estimate meets it, or at
-        ``max_probes``.  The check runs in the engine after every block, so the run stops
+        ``hvps``.  The check runs in the engine after every block, so the run stops
         exactly at that block (never a block past it), and the result is bitwise the one
-        of a plain run with ``probes=est.probes``.  Check ``est.stderr`` against the
-        target: a run that hit ``max_probes`` may not meet it.
-    max_probes : int, optional
-        The most probes a run with ``tol`` may use (default ``probes``).
+        of a plain run with ``hvps=est.hvps``.  Check ``est.stderr`` against the
+        target: a run that used all ``hvps`` may not meet it.
 
     Returns
     -------
@@ -149,34 +140,31 @@ def hutchinson_diag(
     >>> import hessprobe as hp
     >>> f = hp.functions.rosenbrock()
     >>> x = np.full(1000, 0.5)
-    >>> est = hp.hutchinson_diag(f, x, probes=2000, seed=1)
+    >>> est = hp.hutchinson_diag(f, x, hvps=2000, seed=1)
     >>> z = (est.value - f.hessian_diag(x)) / est.stderr
     >>> bool(abs(z).max() < 6)
     True
 
     To a target error of 5% in the 2-norm (it stops at the first block that meets it):
 
-    >>> est = hp.hutchinson_diag(f, x, seed=1, tol=0.05, max_probes=10_000)
+    >>> est = hp.hutchinson_diag(f, x, 10_000, seed=1, tol=0.05)
     >>> est.probes, bool(np.linalg.norm(est.stderr) <= 0.05 * np.linalg.norm(est.value))
     (352, True)
     """
-    diag, err, _, _, samples = _run(
-        source, x, probes, seed, threads, True, scheme, step, tol, max_probes
-    )
-    return Estimate(diag, err, len(samples))
+    diag, err, _, _, samples = _run(source, x, hvps, seed, threads, True, scheme, step, tol)
+    return Estimate(diag, err, len(samples))  # type: ignore[arg-type]
 
 
 def hutchinson_trace(
     source: Any,
     x: ArrayLike,
-    probes: int = 1000,
+    hvps: int = DEFAULT_HVPS,
+    *,
     seed: int = 0,
     threads: int | None = None,
-    *,
     scheme: Scheme | None = None,
     step: float | None = None,
     tol: float | None = None,
-    max_probes: int | None = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutchinson's method.
 
@@ -196,14 +184,12 @@ def hutchinson_trace(
     >>> import numpy as np
     >>> import hessprobe as hp
     >>> f = hp.functions.styblinski_tang()
-    >>> est = hp.hutchinson_trace(f, np.zeros(10), probes=4)
+    >>> est = hp.hutchinson_trace(f, np.zeros(10), 4)
     >>> est.value, est.stderr
     (-160.0, 0.0)
-    >>> est = hp.hutchinson_trace(hp.functions.rosenbrock(), np.full(100, 0.5), tol=0.01)
+    >>> est = hp.hutchinson_trace(hp.functions.rosenbrock(), np.full(100, 0.5), 1000, tol=0.01)
     >>> est.probes, bool(est.stderr <= 0.01 * abs(est.value))
     (168, True)
     """
-    _, _, trace, err, samples = _run(
-        source, x, probes, seed, threads, False, scheme, step, tol, max_probes
-    )
+    _, _, trace, err, samples = _run(source, x, hvps, seed, threads, False, scheme, step, tol)
     return Estimate(float(trace), float(err), len(samples))

@@ -24,18 +24,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scipy.special import expit
+
 from . import _core
-from ._validation import (
-    as_directions,
-    as_point,
-    as_real_array,
-    check_memory,
-    resolve_threads,
-)
+from ._validation import as_point, as_real_array, check_all_finite, resolve_threads
+from .dense import hessian
+from .hvp import hvp
+from .kinds.builtin import BuiltinSource, DomainCheck
+from .structured import hessian_diag
 
 __all__ = [
     "Function",
+    "GaussNewtonParts",
     "LeastSquares",
+    "LogisticRegression",
     "ackley",
     "exponential_fit",
     "logistic_regression",
@@ -46,25 +48,44 @@ __all__ = [
 ]
 
 
+#: (J, w, shift, residuals or None): the factors of G = J' diag(w) J + shift I.
+GaussNewtonParts = tuple[
+    NDArray[np.float64], NDArray[np.float64], float, "NDArray[np.float64] | None"
+]
+
+
 class Function:
     """A built-in function of ``x``: value, gradient and exact second derivatives.
 
     Create one with a factory of this module (:func:`rosenbrock`, ...); every method
     takes ``x`` as a 1-D array-like of length :attr:`size` (or any length
-    >= :attr:`min_size` when :attr:`size` is None).
+    >= :attr:`min_size` when :attr:`size` is None).  The second-derivative methods are
+    those of the top level (:func:`hessprobe.hvp`, :func:`hessprobe.hessian`,
+    :func:`hessprobe.hessian_diag`) applied to this function: one path for every source.
     """
 
-    def __init__(self, core_class: str, core_args: tuple[Any, ...], params: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        core_class: str,
+        core_args: tuple[Any, ...],
+        params: dict[str, Any],
+        domain: DomainCheck | None = None,
+    ) -> None:
         # The compiled object is built from (class name, arguments) so that the same
         # function can be made from another build of the core (see tests/test_builds.py).
         self._core_class = core_class
         self._core_args = core_args
         self._core = getattr(_core, core_class)(*core_args)
         self._params = params
+        self._source = BuiltinSource(self._core, repr(self), domain)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"hessprobe.functions.{self.name}({args})"
+
+    def __hessprobe_source__(self) -> BuiltinSource:
+        """Return this function as a gradient source (see :mod:`hessprobe.sources`)."""
+        return self._source
 
     @property
     def name(self) -> str:
@@ -82,26 +103,19 @@ class Function:
         fixed = int(self._core.fixed_size)
         return fixed or None
 
-    def _point(self, x: ArrayLike) -> NDArray[np.float64]:
-        arr = as_point(x, check_finite=False)
-        n = arr.shape[0]
-        if self.size is not None and n != self.size:
-            raise ValueError(f"x must have length {self.size} for this {self.name}, got {n}")
-        if n < self.min_size:
-            raise ValueError(f"x must have length >= {self.min_size} for {self.name}, got {n}")
-        return arr
+    @property
+    def bandwidth(self) -> int | None:
+        """The half-bandwidth b of the Hessian (H_ij = 0 for |i - j| > b), None if dense."""
+        b = int(self._core.bandwidth)
+        return b if b >= 0 else None
 
     def value(self, x: ArrayLike) -> float:
         """Return f(x)."""
-        arr = self._point(x)
-        if not np.isfinite(arr).all():
-            raise ValueError("x must be finite (no NaN or Inf)")
-        return float(self._core.value(arr))
+        return self._source.at(x).value()
 
     def grad(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the gradient g(x), shape (n,)."""
-        result: NDArray[np.float64] = self._core.gradient(self._point(x), resolve_threads(threads))
-        return result
+        return self._source.at(x).gradient(resolve_threads(threads))
 
     def hvp(self, x: ArrayLike, v: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return exact Hessian-vector products H(x) v.
@@ -120,18 +134,11 @@ class Function:
         -------
         ndarray, shape of ``v``
         """
-        arr = self._point(x)
-        block, single = as_directions(v, arr.shape[0])
-        out: NDArray[np.float64] = self._core.hvp(arr, block, resolve_threads(threads))
-        return out[0] if single else out
+        return hvp(self, x, v, threads=threads)
 
     def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the dense Hessian, shape (n, n), exact (from columns H e_j)."""
-        point = self._point(x)
-        n = point.shape[0]
-        check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
-        result: NDArray[np.float64] = self._core.hessian(point, resolve_threads(threads))
-        return result
+        return hessian(self, x, threads=threads)  # type: ignore[no-any-return]
 
     def hessian_diag(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the exact Hessian diagonal, shape (n,).
@@ -139,10 +146,7 @@ class Function:
         Banded Hessians (Rosenbrock: tridiagonal; separable functions: diagonal) need only
         2b + 1 directions whatever n; dense ones need n / 8 passes.
         """
-        result: NDArray[np.float64] = self._core.hessian_diag(
-            self._point(x), resolve_threads(threads)
-        )
-        return result
+        return hessian_diag(self, x, threads=threads)
 
 
 def rosenbrock() -> Function:
@@ -188,12 +192,9 @@ def rastrigin(a: float = 10.0) -> Function:
     return Function("Rastrigin", (float(a),), {"a": a})
 
 
-class _Ackley(Function):
-    def _point(self, x: ArrayLike) -> NDArray[np.float64]:
-        arr = super()._point(x)
-        if not arr.any():
-            raise ValueError("x must not be 0: ackley is not differentiable at the origin")
-        return arr
+def _not_origin(x: NDArray[np.float64]) -> None:
+    if not x.any():
+        raise ValueError("x must not be 0: ackley is not differentiable at the origin")
 
 
 def ackley(a: float = 20.0, b: float = 0.2, c: float = 2 * math.pi) -> Function:
@@ -208,7 +209,9 @@ def ackley(a: float = 20.0, b: float = 0.2, c: float = 2 * math.pi) -> Function:
     >>> round(hp.functions.ackley().value([1.0, 1.0]), 6)
     3.625385
     """
-    return _Ackley("Ackley", (float(a), float(b), float(c)), {"a": a, "b": b, "c": c})
+    return Function(
+        "Ackley", (float(a), float(b), float(c)), {"a": a, "b": b, "c": c}, _not_origin
+    )
 
 
 def quadratic(A: ArrayLike, b: ArrayLike | None = None) -> Function:
@@ -244,7 +247,7 @@ def quadratic(A: ArrayLike, b: ArrayLike | None = None) -> Function:
     return Function("Quadratic", (mat, vec), {"n": n})
 
 
-def logistic_regression(X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> Function:
+def logistic_regression(X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> LogisticRegression:
     """Return the mean logistic loss of a linear model, as a function of the weights w.
 
     f(w) = 1/m sum_i [log(1 + exp(z_i)) - y_i z_i] + l2/2 ||w||^2 with z = X w; its
@@ -282,7 +285,7 @@ def logistic_regression(X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> Function
         raise ValueError("y must hold labels 0 or 1")
     if not (math.isfinite(l2) and l2 >= 0):
         raise ValueError(f"l2 must be a finite number >= 0, got {l2}")
-    return Function(
+    return LogisticRegression(
         "LogisticRegression",
         (feats, labels, float(l2)),
         {"m": feats.shape[0], "d": feats.shape[1], "l2": l2},
@@ -301,21 +304,38 @@ class LeastSquares(Function):
         """The number of residuals m."""
         return int(self._core.residual_count)
 
+    def _finite_point(self, x: ArrayLike) -> NDArray[np.float64]:
+        point = self._source.at(x).point
+        check_all_finite(point, "x")
+        return point
+
     def residuals(self, x: ArrayLike) -> NDArray[np.float64]:
         """Return the residuals r(x), shape (m,)."""
-        arr = self._point(x)
-        if not np.isfinite(arr).all():
-            raise ValueError("x must be finite (no NaN or Inf)")
-        result: NDArray[np.float64] = self._core.residuals(arr)
+        result: NDArray[np.float64] = self._core.residuals(self._finite_point(x))
         return result
 
     def jacobian(self, x: ArrayLike) -> NDArray[np.float64]:
         """Return the Jacobian of the residuals, J_ij = dr_i/dx_j, shape (m, n)."""
-        arr = self._point(x)
-        if not np.isfinite(arr).all():
-            raise ValueError("x must be finite (no NaN or Inf)")
-        result: NDArray[np.float64] = self._core.jacobian(arr)
+        result: NDArray[np.float64] = self._core.jacobian(self._finite_point(x))
         return result
+
+    def gauss_newton_parts(self, x: ArrayLike) -> GaussNewtonParts:
+        """Return (J, w, shift, r) of G = J' diag(w) J + shift I at ``x``: w = 1, shift 0."""
+        point = self._finite_point(x)
+        J = self.jacobian(point)
+        return J, np.ones(J.shape[0]), 0.0, self.residuals(point)
+
+
+class LogisticRegression(Function):
+    """The built-in mean logistic loss of a linear model (:func:`logistic_regression`)."""
+
+    def gauss_newton_parts(self, x: ArrayLike) -> GaussNewtonParts:
+        """Return (X, w, l2, None) with w = s (1 - s) / m: G = X' diag(w) X + l2 I is H."""
+        point = self._source.at(x).point
+        check_all_finite(point, "x")
+        X, _, l2 = self._core_args
+        s = expit(X @ point)
+        return np.array(X), s * (1.0 - s) / X.shape[0], float(l2), None
 
 
 def exponential_fit(t: ArrayLike, y: ArrayLike) -> LeastSquares:

@@ -9,10 +9,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
-from scipy.special import expit
 
 from ._validation import as_point, as_real_array, check_all_finite
-from .functions import Function, LeastSquares
+from .functions import Function
 
 __all__ = ["GaussNewtonOperator", "gauss_newton"]
 
@@ -170,21 +169,13 @@ def gauss_newton(
     """
     if not (isinstance(damping, (int, float)) and math.isfinite(damping) and damping >= 0):
         raise ValueError(f"damping must be a finite number >= 0, got {damping!r}")
-    if isinstance(source, Function):
+    parts = getattr(source, "gauss_newton_parts", None)
+    if parts is not None:
         if jacobian is not None:
-            raise ValueError(
-                f"jacobian is for a residuals callable; the built-in {source.name} has its own"
-            )
-        point = source._point(x)
-        check_all_finite(point, "x")
-        if isinstance(source, LeastSquares):
-            J = source.jacobian(point)
-            return GaussNewtonOperator(J, np.ones(J.shape[0]), damping, source.residuals(point))
-        if source._core_class == "LogisticRegression":
-            X, _, l2 = source._core_args
-            s = expit(X @ point)
-            weights = s * (1.0 - s) / X.shape[0]
-            return GaussNewtonOperator(np.array(X), weights, l2 + damping)
+            raise ValueError(f"jacobian is for a residuals callable; {source!r} has its own")
+        J, weights, shift, r = parts(x)
+        return GaussNewtonOperator(J, weights, shift + damping, r)
+    if isinstance(source, Function):
         raise ValueError(
             f"source {source.name} is not a least-squares or logistic loss: Gauss-Newton is "
             "defined for hessprobe.functions.exponential_fit, logistic_regression or a "

@@ -7,10 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _core
-from ._validation import as_directions, as_point, check_all_finite, resolve_threads
-from .functions import Function
-from .sources import Scheme, core_args, resolve
+from ._validation import as_directions, resolve_threads
+from .sources import Scheme, prepare
 
 __all__ = ["hvp"]
 
@@ -55,14 +53,7 @@ def hvp(
     >>> bool(np.allclose(hp.hvp(hp.functions.rosenbrock(), x, v), rosen_hess_prod(x, v)))
     True
     """
-    src = resolve(source, scheme, step)
-    if isinstance(src, Function):
-        return src.hvp(x, v, threads=threads)
-    point = as_point(x)
-    block, single = as_directions(v, point.shape[0])
-    check_all_finite(block, "v")
-    fn, vectorized, sch, h = core_args(src)
-    out: NDArray[np.float64] = _core.fd_hvp(
-        fn, vectorized, point, block, sch, h, resolve_threads(threads)
-    )
+    prepared = prepare(source, x, scheme, step)
+    block, single = as_directions(v, prepared.n)
+    out = prepared.hvp(block, resolve_threads(threads))
     return out[0] if single else out

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_count, as_point, as_seed, check_all_finite
-from .estimators import hutchinson_diag
-from .functions import Function
-from .sources import Gradient, Scheme, resolve
+from ._validation import as_count, as_point, as_seed, resolve_threads
+from .estimators import hutchinson
+from .kinds.base import Prepared
+from .sources import Scheme, resolve
 
 __all__ = ["AdaHessian", "OptimizeResult", "block_average"]
 
@@ -54,27 +54,6 @@ class OptimizeResult:
     success: bool
     message: str
     history: dict[str, NDArray[np.float64]]
-
-
-def _gradient_of(source: Any) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
-    """Return x -> g(x) for a built-in or a Python gradient source."""
-    src = resolve(source)
-    if isinstance(src, Function):
-        return src.grad
-    if not isinstance(src, Gradient):
-        raise TypeError(
-            "AdaHessian needs a gradient it can call from Python: a built-in, a "
-            "callable or hessprobe.Gradient, not a scipy.LowLevelCallable"
-        )
-    fn, vectorized = src.fn, src.vectorized
-
-    def grad(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        g = np.asarray(fn(x[None, :]) if vectorized else fn(x.copy()), dtype=np.float64)
-        g = g.reshape(x.shape)
-        check_all_finite(g, "the gradient")
-        return g
-
-    return grad
 
 
 def block_average(d: NDArray[np.float64], size: int) -> NDArray[np.float64]:
@@ -120,8 +99,8 @@ class AdaHessian:
         k in (0, 1]: 1 is a Newton-like step, 0.5 is closer to Adam.
     block_size : int, optional
         Spatial averaging of the diagonal over runs of this many coordinates (1: none).
-    probes : int, optional
-        Rademacher probes per step (the paper uses 1).
+    hvps : int, optional
+        Rademacher probes (HVPs) per step (the paper uses 1).
     seed : int, optional
         Step t (from 1) uses the probes of seed ``seed + t - 1``.
     scheme, step, threads : optional
@@ -140,7 +119,7 @@ class AdaHessian:
     >>> opt = hp.optim.AdaHessian(lr=0.1)
     >>> x = np.zeros(4)
     >>> for _ in range(3):
-    ...     x = opt.step(x, f)
+    ...     x = opt.step(f, x)
     >>> opt.t, bool(f.value(x) < f.value(np.zeros(4)))
     (3, True)
     """
@@ -153,9 +132,9 @@ class AdaHessian:
         weight_decay: float = 0.0,
         hessian_power: float = 1.0,
         block_size: int = 1,
-        probes: int = 1,
-        seed: int = 0,
+        hvps: int = 1,
         *,
+        seed: int = 0,
         scheme: Scheme | None = None,
         step: float | None = None,
         threads: int | None = None,
@@ -176,9 +155,10 @@ class AdaHessian:
         self.weight_decay = float(weight_decay)
         self.hessian_power = float(hessian_power)
         self.block_size = as_count(block_size, "block_size")
-        self.probes = as_count(probes, "probes")
+        self.hvps = as_count(hvps, "hvps")
         self.seed = as_seed(seed)
-        self._fd: dict[str, Any] = {"scheme": scheme, "step": step, "threads": threads}
+        self._fd: dict[str, Any] = {"scheme": scheme, "step": step}
+        self._threads = resolve_threads(threads)
         self.reset()
 
     def reset(self) -> None:
@@ -188,16 +168,16 @@ class AdaHessian:
         self._v: NDArray[np.float64] | None = None
 
     def step(
-        self, x: ArrayLike, source: Any, *, grad: ArrayLike | None = None
+        self, source: Any, x: ArrayLike, *, grad: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         """Take one step from ``x`` and return the new point.
 
         Parameters
         ----------
-        x : array_like, shape (n,)
-            The current point.
         source : Function, callable or Gradient
             The objective's gradient (as for :func:`hessprobe.hutchinson_diag`).
+        x : array_like, shape (n,)
+            The current point.
         grad : array_like, optional
             g(x) when the caller already has it (saves a gradient evaluation).
 
@@ -205,9 +185,12 @@ class AdaHessian:
         -------
         ndarray, shape (n,)
         """
-        point = as_point(x)
+        return self._step(resolve(source, **self._fd).at(x), grad)
+
+    def _step(self, prepared: Prepared, grad: ArrayLike | None) -> NDArray[np.float64]:
+        point = prepared.point
         if grad is None:
-            g = _gradient_of(source)(point)
+            g = prepared.gradient(self._threads)
         else:
             g = as_point(grad, "grad")
             if g.shape != point.shape:
@@ -217,7 +200,9 @@ class AdaHessian:
                 f"x has length {point.shape[0]} but this optimizer's state has length "
                 f"{self._m.shape[0]}: call reset() for a new problem"
             )
-        diag = hutchinson_diag(source, point, self.probes, self.seed + self.t, **self._fd).value
+        seed = self.seed + self.t
+        diag, *_ = hutchinson(prepared, self.hvps, seed, self._threads, True, 0.0)
+        assert diag is not None  # a diagonal run returns it
         d = block_average(diag, self.block_size)
         beta1, beta2 = self.betas
         self.t += 1
@@ -264,36 +249,38 @@ class AdaHessian:
         steps = as_count(maxiter, "maxiter", minimum=0)
         if not (math.isfinite(gtol) and gtol >= 0):
             raise ValueError(f"gtol must be a finite number >= 0, got {gtol!r}")
-        if fun is None and isinstance(source, Function):
-            fun = source.value
         if fun is not None and not callable(fun):
             raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-        gradient = _gradient_of(source)
+        kind = resolve(source, **self._fd)
         self.reset()
         x = as_point(x0, "x0").copy()
         values: list[float] = []
         norms: list[float] = []
+
+        def observe(x: NDArray[np.float64]) -> tuple[Prepared, NDArray[np.float64]]:
+            prepared = kind.at(x)
+            g = prepared.gradient(self._threads)
+            norms.append(float(np.abs(g).max()))
+            value = prepared.value() if fun is None else float(fun(x))
+            if value is not None:
+                values.append(value)
+            return prepared, g
+
         message = f"maxiter = {steps} steps reached"
         success = False
         while True:
-            g = gradient(x)
-            norms.append(float(np.abs(g).max()))
-            if fun is not None:
-                values.append(float(fun(x)))
+            prepared, g = observe(x)
             if norms[-1] <= gtol:
                 success, message = True, f"max |g| <= gtol = {gtol}"
                 break
             if self.t >= steps:
                 break
-            x = self.step(x, source, grad=g)
+            x = self._step(prepared, g)
             if callback is not None and callback(x.copy()) is True:
                 message = "stopped by the callback"
-                g = gradient(x)
-                norms.append(float(np.abs(g).max()))
-                if fun is not None:
-                    values.append(float(fun(x)))
+                observe(x)
                 break
         history = {"grad_norm": np.array(norms)}
-        if fun is not None:
+        if values:
             history["fun"] = np.array(values)
         return OptimizeResult(x, values[-1] if values else None, self.t, success, message, history)

@@ -8,25 +8,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
-from ._validation import as_point, as_real_array, check_all_finite, resolve_threads
-from .functions import Function
-from .hvp import hvp
+from ._validation import as_directions, as_real_array, check_all_finite, resolve_threads
 from .sources import Scheme, resolve
 
 __all__ = ["HessianOperator", "HessianProduct", "hessp"]
-
-
-def _checked_point(src: Any, x: ArrayLike) -> NDArray[np.float64]:
-    """``x`` as a finite float64 vector of the length ``src`` takes (a private copy)."""
-    if isinstance(src, Function):
-        arr = src._point(x)
-        if not np.isfinite(arr).all():
-            raise ValueError("x must be finite (no NaN or Inf)")
-    else:
-        arr = as_point(x)
-    point = arr.copy()
-    point.flags.writeable = False
-    return point
 
 
 class HessianProduct:
@@ -45,13 +30,9 @@ class HessianProduct:
         step: float | None = None,
         threads: int | None = None,
     ) -> None:
-        resolve(source, scheme, step)  # refuse a bad source or option now, not mid-run
-        self._source = source
-        self._options: dict[str, Any] = {
-            "scheme": scheme,
-            "step": step,
-            "threads": resolve_threads(threads),
-        }
+        # a bad source or option is refused now, not mid-run
+        self._source = resolve(source, scheme, step)
+        self._threads = resolve_threads(threads)
         self.calls = 0
 
     def __repr__(self) -> str:
@@ -64,16 +45,15 @@ class HessianProduct:
         may pass it, (n, 1).
         """
         self.calls += 1
+        prepared = self._source.at(x)
         direction = as_real_array(p, "p")
         if direction.ndim == 2 and direction.shape[1] == 1:
             direction = direction[:, 0]
         elif direction.ndim != 1:
             raise ValueError(f"p must have shape (n,) or (n, 1), got {direction.shape}")
-        n = np.shape(x)[0] if np.ndim(x) == 1 else direction.shape[0]
-        if direction.shape[0] != n:
-            raise ValueError(f"p must have length {n} (the length of x), got {direction.shape[0]}")
-        check_all_finite(direction, "p")
-        return hvp(self._source, x, direction, **self._options)
+        block, _ = as_directions(direction, prepared.n, "p")
+        check_all_finite(block, "p")
+        return prepared.hvp(block, self._threads)[0]
 
 
 def hessp(
@@ -173,35 +153,32 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy is untyped
         step: float | None = None,
         threads: int | None = None,
     ) -> None:
-        src = resolve(source, scheme, step)
-        self.x = _checked_point(src, x)
-        n = self.x.shape[0]
+        self._prepared = resolve(source, scheme, step).at(np.array(x, copy=True))
+        check_all_finite(self._prepared.point, "x")
+        self.x = self._prepared.point
+        self.x.flags.writeable = False
+        n = self._prepared.n
         super().__init__(dtype=np.dtype(np.float64), shape=(n, n))
-        self._source = source
-        self._options: dict[str, Any] = {
-            "scheme": scheme,
-            "step": step,
-            "threads": resolve_threads(threads),
-        }
+        self._threads = resolve_threads(threads)
         self.calls = 0
         self.products = 0
 
     def __repr__(self) -> str:
         n = self.shape[0]
-        return f"<{n}x{n} hessprobe.HessianOperator of {self._source!r}>"
+        return f"<{n}x{n} hessprobe.HessianOperator of {self._prepared.source!r}>"
+
+    def _products(self, block: Any) -> NDArray[np.float64]:
+        # The engine takes directions as rows: (k, n) in, (k, n) out.
+        rows, _ = as_directions(block, self.shape[0])
+        self.calls += 1
+        self.products += rows.shape[0]
+        return self._prepared.hvp(rows, self._threads)
 
     def _matvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
-        self.calls += 1
-        self.products += 1
-        return hvp(self._source, self.x, np.ravel(v), **self._options)
+        return self._products(np.ravel(v))[0]
 
     def _matmat(self, V: NDArray[Any]) -> NDArray[np.float64]:
-        # The engine takes directions as rows: (k, n) in, (k, n) out.
-        self.calls += 1
-        self.products += V.shape[1]
-        block = np.ascontiguousarray(np.asarray(V).T)
-        out: NDArray[np.float64] = hvp(self._source, self.x, block, **self._options).T
-        return out
+        return self._products(np.asarray(V).T).T
 
     def _rmatvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
         return self._matvec(v)

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .estimators import Estimate, hutchinson_diag, hutchinson_trace
+from .estimators import DEFAULT_HVPS, Estimate, hutchinson_diag, hutchinson_trace
 from .sketching import diagpp, hutchpp, xdiag, xtrace
 from .sources import Scheme
 
@@ -47,7 +47,7 @@ E = TypeVar("E")
 def trace(
     source: Any,
     x: ArrayLike,
-    hvps: int = 100,
+    hvps: int = DEFAULT_HVPS,
     *,
     method: TraceMethod = "hutchinson",
     seed: int = 0,
@@ -100,14 +100,14 @@ def trace(
         "hutch++": hutchpp,
         "xtrace": xtrace,
     }
-    estimator = estimators[method]
-    return _estimate(estimator, method, source, x, hvps, seed, threads, tol, scheme, step)
+    options = {"seed": seed, "threads": threads, "scheme": scheme, "step": step}
+    return _estimate(estimators[method], source, x, hvps, tol, options)
 
 
 def diagonal(
     source: Any,
     x: ArrayLike,
-    hvps: int = 100,
+    hvps: int = DEFAULT_HVPS,
     *,
     method: DiagonalMethod = "hutchinson",
     seed: int = 0,
@@ -155,32 +155,19 @@ def diagonal(
         "diag++": diagpp,
         "xdiag": xdiag,
     }
-    estimator = estimators[method]
-    return _estimate(estimator, method, source, x, hvps, seed, threads, tol, scheme, step)
+    options = {"seed": seed, "threads": threads, "scheme": scheme, "step": step}
+    return _estimate(estimators[method], source, x, hvps, tol, options)
 
 
 def _estimate(
     estimator: Callable[..., E],
-    method: str,
     source: Any,
     x: ArrayLike,
     hvps: int,
-    seed: int,
-    threads: int | None,
     tol: float | None,
-    scheme: Scheme | None,
-    step: float | None,
+    options: dict[str, Any],
 ) -> E:
-    """Run the chosen estimator; with ``tol`` (Hutchinson only) hvps is the cap."""
-    if method == "hutchinson" and tol is not None:
-        return estimator(
-            source,
-            x,
-            seed=seed,
-            threads=threads,
-            scheme=scheme,
-            step=step,
-            tol=tol,
-            max_probes=hvps,
-        )
-    return estimator(source, x, hvps, seed, threads, scheme=scheme, step=step)
+    """Run the chosen estimator; ``tol`` (Hutchinson only: checked by the caller)."""
+    if tol is not None:
+        options["tol"] = tol
+    return estimator(source, x, hvps, **options)

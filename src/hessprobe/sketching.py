@@ -42,11 +42,9 @@ import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._validation import as_count, as_point, as_seed, resolve_threads
-from .estimators import Estimate
-from .functions import Function
-from .hvp import hvp
-from .sources import Scheme, resolve
+from ._validation import as_count, as_seed, resolve_threads
+from .estimators import DEFAULT_HVPS, Estimate
+from .sources import Scheme, prepare
 
 __all__ = ["diagpp", "hutchpp", "xdiag", "xtrace"]
 
@@ -77,17 +75,15 @@ def _setup(
     minimum: int,
 ) -> tuple[_Matmat, int, int, int]:
     """Return (matmat, n, hvps, seed) after checking the arguments."""
-    src = resolve(source, scheme, step)
-    point = src._point(x) if isinstance(src, Function) else as_point(x)
+    prepared = prepare(source, x, scheme, step)
     m = as_count(hvps, "hvps", minimum)
     s = as_seed(seed)
     t = resolve_threads(threads)
 
     def matmat(V: _F64) -> _F64:
-        out: _F64 = hvp(source, point, V, scheme=scheme, step=step, threads=t)
-        return out
+        return prepared.hvp(np.ascontiguousarray(V), t)
 
-    return matmat, int(point.shape[0]), m, s
+    return matmat, prepared.n, m, s
 
 
 def _signs(seed: int, first: int, count: int, n: int) -> _F64:
@@ -139,10 +135,10 @@ def _loo_normalizer(R: _F64) -> _F64:
 def hutchpp(
     source: Any,
     x: ArrayLike,
-    hvps: int = 99,
+    hvps: int = DEFAULT_HVPS,
+    *,
     seed: int = 0,
     threads: int | None = None,
-    *,
     scheme: Scheme | None = None,
     step: float | None = None,
 ) -> Estimate[float]:
@@ -203,10 +199,10 @@ def hutchpp(
 def xtrace(
     source: Any,
     x: ArrayLike,
-    hvps: int = 100,
+    hvps: int = DEFAULT_HVPS,
+    *,
     seed: int = 0,
     threads: int | None = None,
-    *,
     scheme: Scheme | None = None,
     step: float | None = None,
 ) -> Estimate[float]:
@@ -277,10 +273,10 @@ def xtrace(
 def xdiag(
     source: Any,
     x: ArrayLike,
-    hvps: int = 100,
+    hvps: int = DEFAULT_HVPS,
+    *,
     seed: int = 0,
     threads: int | None = None,
-    *,
     scheme: Scheme | None = None,
     step: float | None = None,
 ) -> Estimate[NDArray[np.float64]]:
@@ -332,10 +328,10 @@ def xdiag(
 def diagpp(
     source: Any,
     x: ArrayLike,
-    hvps: int = 99,
+    hvps: int = DEFAULT_HVPS,
+    *,
     seed: int = 0,
     threads: int | None = None,
-    *,
     scheme: Scheme | None = None,
     step: float | None = None,
 ) -> Estimate[NDArray[np.float64]]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,12 +39,17 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_point, resolve_threads
-from .functions import Function
-from .hvp import hvp
-from .sources import Scheme, resolve
+from ._validation import check_memory, resolve_threads
+from .kinds.base import Prepared
+from .sources import Scheme, prepare
 
-__all__ = ["Colouring", "colouring", "hessian_diag", "structured_hessian"]
+__all__ = ["Colouring", "coloured_products", "colouring", "hessian_diag", "structured_hessian"]
+
+_F64 = NDArray[np.float64]
+
+#: Colours (HVPs) per engine call when a recovery has many: bounds the memory to
+#: 2 x this x n values (the probes and their products).
+COLOUR_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,11 @@ def _as_bandwidth(bandwidth: Any) -> int:
     return b
 
 
+def _band_entries(n: int, b: int) -> int:
+    """The number of entries of an (n, n) band of half-width b < n."""
+    return (2 * b + 1) * n - b * (b + 1)
+
+
 def _pattern(sparsity: Any, n: int) -> scipy.sparse.csr_array:
     """Return the symmetric 0/1 pattern of ``sparsity`` with its diagonal, as CSR (n, n)."""
     if not scipy.sparse.issparse(sparsity):
@@ -114,6 +125,9 @@ def _greedy_distance2(S: scipy.sparse.csr_array) -> NDArray[np.intp]:
     coloured conflicts has.
     """
     n = S.shape[0]
+    # (S S) has at most sum_i deg_i^2 entries (before merging): 12 bytes each, twice.
+    degrees = np.diff(S.indptr).astype(np.float64)
+    check_memory(int(24 * float(degrees @ degrees)), f"sparsity= (with {S.nnz} entries)")
     C = scipy.sparse.csr_array(S @ S)
     colours = np.full(n, -1, dtype=np.intp)
     indptr, indices = C.indptr, C.indices
@@ -160,16 +174,16 @@ def colouring(n: int, *, bandwidth: int | None = None, sparsity: Any = None) -> 
     if (bandwidth is None) == (sparsity is None):
         raise ValueError("give exactly one of bandwidth= and sparsity=")
     if sparsity is None:
-        b = _as_bandwidth(bandwidth)
+        b = min(_as_bandwidth(bandwidth), n - 1)
         count = min(2 * b + 1, n)
         colours = np.arange(n, dtype=np.intp) % count
-        offsets = np.arange(-min(b, n - 1), min(b, n - 1) + 1)
+        check_memory(24 * _band_entries(n, b), f"bandwidth={bandwidth} (with x of length n={n})")
         rows_l, cols_l = [], []
-        for d in offsets:
+        for d in range(-b, b + 1):
             i = np.arange(max(0, -d), min(n, n - d), dtype=np.intp)
             rows_l.append(i)
             cols_l.append(i + d)
-        return Colouring(colours, int(count), np.concatenate(rows_l), np.concatenate(cols_l))
+        return Colouring(colours, count, np.concatenate(rows_l), np.concatenate(cols_l))
     S = _pattern(sparsity, n)
     colours = _greedy_distance2(S)
     coo = S.tocoo()
@@ -181,35 +195,48 @@ def colouring(n: int, *, bandwidth: int | None = None, sparsity: Any = None) -> 
     )
 
 
-def _coloured_products(
-    source: Any,
-    x: ArrayLike,
-    col: Colouring,
-    scheme: Scheme | None,
-    step: float | None,
-    threads: int | None,
-) -> tuple[NDArray[np.float64], bool]:
-    """H P' for the colouring's probes, as rows (count, n); and whether they are exact."""
-    from .dense import column_step  # dense imports this module
-
-    src = resolve(source, scheme, step)
-    t = resolve_threads(threads)
-    if isinstance(src, Function):
-        point = src._point(x)
-        return src.hvp(point, col.probes(), threads=t), True
-    point = as_point(x)
-    # A coloured probe moves each of its coordinates like a unit vector: the unit step.
-    h = src.step if src.step is not None else column_step(src.scheme, point)
-    return hvp(source, point, col.probes(), scheme=src.scheme, step=h, threads=t), False
+#: The columns of one colour: a slice (a band's colours are periodic) or an index array.
+Columns = slice | NDArray[np.intp]
 
 
-def _default_bandwidth(source: Any, n: int) -> int:
-    """Return a built-in's own bandwidth, else n - 1 (every column: a dense Hessian)."""
-    if isinstance(source, Function):
-        b = int(source._core.bandwidth)
-        if b >= 0:
-            return b
-    return n - 1
+def colour_classes(colours: NDArray[np.intp], count: int) -> list[Columns]:
+    """Return the columns of each colour 0 .. count - 1, in column order."""
+    order = np.argsort(colours, kind="stable")
+    bounds = np.searchsorted(colours[order], np.arange(count + 1))
+    return [order[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def band_classes(n: int, b: int) -> list[Columns]:
+    """The colour classes of half-bandwidth b: colour c holds columns c, c + 2b + 1, ..."""
+    count = min(2 * b + 1, n)
+    return [slice(c, None, count) for c in range(count)]
+
+
+def coloured_products(
+    prepared: Prepared, classes: list[Columns], threads: int, block: int
+) -> Iterator[tuple[int, _F64]]:
+    """Yield (first, HP) for the colours in runs of ``block``: HP = (H P')' of their probes.
+
+    Row c of HP is H times the indicator of colour ``first + c`` (its columns in
+    ``classes``); the products are those for unit-like directions
+    (:meth:`~hessprobe.kinds.base.Prepared.unit_hvp`), and the memory is O(block x n)
+    however many colours there are.
+    """
+    for first in range(0, len(classes), block):
+        run = classes[first : first + block]
+        P = np.zeros((len(run), prepared.n))
+        for row, cols in zip(P, run):
+            row[cols] = 1.0
+        yield first, prepared.unit_hvp(P, threads)
+
+
+def _diagonal(prepared: Prepared, classes: list[Columns], threads: int) -> _F64:
+    """diag(H) from the coloured products: d_j = (H P_colour(j))_j."""
+    diag = np.empty(prepared.n)
+    for first, HP in coloured_products(prepared, classes, threads, COLOUR_BLOCK):
+        for row, cols in zip(HP, classes[first:]):
+            diag[cols] = row[cols]
+    return diag
 
 
 def hessian_diag(
@@ -225,8 +252,9 @@ def hessian_diag(
     """Return the Hessian's diagonal from coloured HVPs: exact for a banded or sparse H.
 
     Uses ``colouring(n, bandwidth=..., sparsity=...).count`` HVPs: 2b + 1 for
-    half-bandwidth b.  Without either, a built-in's own bandwidth is used (Rosenbrock 1,
-    separable functions 0) and otherwise every column (n HVPs).
+    half-bandwidth b.  Without either, the source's own bandwidth is used when it has
+    one (a built-in: Rosenbrock 1, separable functions 0), and otherwise every column
+    (n HVPs).  Memory: the colours' products, at most 64 at a time (O(64 n)).
 
     Parameters
     ----------
@@ -259,14 +287,20 @@ def hessian_diag(
     >>> bool(np.abs(d - np.diag(rosen_hess(x))).max() < 1e-6 * np.abs(d).max())
     True
     """
-    point = as_point(x, check_finite=False)
-    n = int(point.shape[0])
-    if bandwidth is None and sparsity is None:
-        bandwidth = _default_bandwidth(source, n)
-    col = colouring(n, bandwidth=bandwidth, sparsity=sparsity)
-    HP, _ = _coloured_products(source, point, col, scheme, step, threads)
-    diag: NDArray[np.float64] = HP[col.colours, np.arange(n)]
-    return diag
+    prepared = prepare(source, x, scheme, step)
+    n = prepared.n
+    t = resolve_threads(threads)
+    if sparsity is not None:
+        if bandwidth is not None:
+            raise ValueError("give at most one of bandwidth= and sparsity=")
+        col = colouring(n, sparsity=sparsity)
+        return _diagonal(prepared, colour_classes(col.colours, col.count), t)
+    if bandwidth is None:
+        own = prepared.diagonal_kernel(t)
+        if own is not None:
+            return own
+    b = prepared.bandwidth if bandwidth is None else _as_bandwidth(bandwidth)
+    return _diagonal(prepared, band_classes(n, n - 1 if b is None else min(b, n - 1)), t)
 
 
 def structured_hessian(
@@ -282,16 +316,23 @@ def structured_hessian(
     """Return the banded or sparse Hessian as a ``scipy.sparse.csr_array`` (n, n).
 
     :func:`hessprobe.hessian` with ``bandwidth=`` or ``sparsity=`` calls this.  Uses
-    ``colouring(...).count`` HVPs.  Entries outside the pattern are not stored.  For a
-    built-in the entries are exact and not symmetrised; for a gradient callable they are
-    finite differences and symmetrised, (H + H') / 2, as in the dense case.
+    ``colouring(...).count`` HVPs.  Entries outside the pattern are not stored.  For an
+    exact source (a built-in) the entries are not symmetrised; for finite differences
+    they are, (H + H') / 2, as in the dense case.  A pattern whose entries cannot fit in
+    memory is refused up front (MemoryError naming the argument).
     """
-    point = as_point(x, check_finite=False)
-    n = int(point.shape[0])
+    prepared = prepare(source, x, scheme, step)
+    n = prepared.n
+    t = resolve_threads(threads)
     col = colouring(n, bandwidth=bandwidth, sparsity=sparsity)
-    HP, exact = _coloured_products(source, point, col, scheme, step, threads)
-    H = scipy.sparse.csr_array((col.recover(HP), (col.rows, col.cols)), shape=(n, n))
-    if not exact:
+    values = np.empty(col.rows.shape[0])
+    owner = col.colours[col.cols]
+    classes = colour_classes(col.colours, col.count)
+    for first, HP in coloured_products(prepared, classes, t, COLOUR_BLOCK):
+        k = np.flatnonzero((owner >= first) & (owner < first + HP.shape[0]))
+        values[k] = HP[owner[k] - first, col.rows[k]]
+    H = scipy.sparse.csr_array((values, (col.rows, col.cols)), shape=(n, n))
+    if not prepared.exact:
         H = scipy.sparse.csr_array((H + H.T) * 0.5)
     H.sort_indices()
     return H

@@ -1,0 +1,110 @@
+"""What every kind of gradient source offers the engines."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["ProbeResult", "Prepared", "Source"]
+
+_F64 = NDArray[np.float64]
+
+#: What a probing run returns: (diagonal or None, its stderr or None, trace, its stderr,
+#: the per-probe trace samples).
+ProbeResult = tuple[_F64 | None, _F64 | None, float, float, _F64]
+
+
+class Source(ABC):
+    """A gradient source with its options, resolved but not yet at a point."""
+
+    #: Whether its HVPs are exact (dual numbers) rather than finite differences.
+    exact: bool = False
+
+    @abstractmethod
+    def at(self, x: ArrayLike) -> Prepared:
+        """Return the source prepared at ``x``: the point is checked here, once."""
+
+    def with_options(self, scheme: str | None, step: float | None) -> Source:
+        """Return this source with finite-difference options overridden (None: keep)."""
+        if scheme is None and step is None:
+            return self
+        raise ValueError(
+            "scheme and step apply to finite differences of a gradient callable; "
+            f"{self!r} has exact derivatives"
+        )
+
+
+class Prepared(ABC):
+    """A source at a checked point ``x``: the operations every engine is built on.
+
+    Attributes
+    ----------
+    source : Source
+        What was prepared.
+    point : ndarray, shape (n,)
+        The point: float64, finite, C-contiguous and read-only (a private copy).
+    """
+
+    def __init__(self, source: Source, point: _F64) -> None:
+        self.source = source
+        self.point = point
+
+    @property
+    def n(self) -> int:
+        """The number of variables."""
+        return int(self.point.shape[0])
+
+    @property
+    def exact(self) -> bool:
+        """Whether the HVPs are exact to rounding (so a Hessian needs no symmetrising)."""
+        return self.source.exact
+
+    @property
+    def bandwidth(self) -> int | None:
+        """The half-bandwidth b of H (H_ij = 0 for |i - j| > b) when known, else None."""
+        return None
+
+    @abstractmethod
+    def hvp(self, V: _F64, threads: int) -> _F64:
+        """Return H V' as rows: one HVP per row of the checked (k, n) block ``V``."""
+
+    def unit_hvp(self, V: _F64, threads: int) -> _F64:
+        """Return HVPs of unit-like directions: columns H e_j, or sums of such (colours).
+
+        Exact kinds give :meth:`hvp`; finite differences use the step for a direction of
+        unit length rather than unit root-mean-square.
+        """
+        return self.hvp(V, threads)
+
+    def hessian_kernel(self, threads: int) -> _F64 | None:
+        """Return the dense Hessian from the kind's own column kernel, or None.
+
+        None (the default): the engine builds it from :meth:`unit_hvp` of unit columns.
+        """
+        return None
+
+    def diagonal_kernel(self, threads: int) -> _F64 | None:
+        """Return diag(H) from the kind's own kernel, with its known structure, or None.
+
+        None (the default): the engine recovers it from coloured :meth:`unit_hvp`.
+        """
+        return None
+
+    @abstractmethod
+    def probe(
+        self, probes: int, seed: int, threads: int, diagonal: bool, tol: float
+    ) -> ProbeResult:
+        """Run Hutchinson probing: probes 0 .. probes - 1 of ``seed`` (tol 0: no target)."""
+
+    @abstractmethod
+    def gradient(self, threads: int) -> _F64:
+        """Return g(x)."""
+
+    def value(self) -> float | None:
+        """Return f(x) when the source knows it, else None."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{self.source!r} at a point of length {self.n}>"
+

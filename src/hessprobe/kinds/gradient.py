@@ -1,0 +1,134 @@
+"""A Python gradient, plain or vectorized: finite-difference HVPs, g(x) callable from Python."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._validation import as_point, check_all_finite
+from .finite_difference import (
+    FiniteDifferencePrepared,
+    FiniteDifferenceSource,
+    Scheme,
+    check_scheme,
+    check_step,
+)
+
+__all__ = ["Gradient", "GradientPrepared", "GradientSource"]
+
+_F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """A user's gradient function with its finite-difference options.
+
+    Hessian-vector products of a gradient one can only call come from finite
+    differences of it: ``"central"`` (g(x + h v) - g(x - h v)) / 2h, two calls per
+    product, error O(h^2); ``"forward"`` (g(x + h v) - g(x)) / h, one call per product
+    (g(x) once per run), error O(h); ``"complex"`` Im g(x + i h v) / h, one call, exact to
+    rounding, for a gradient written so that complex input flows through (no abs, no
+    conjugation, no casts to float).
+
+    The default step balances truncation against rounding in g: h = c (1 + rms(x)) /
+    rms(v) with c = eps^(1/3) ~ 6e-6 (central), eps^(1/2) ~ 1.5e-8 (forward) or 1e-20
+    (complex), so that the perturbation h v is that fraction of x's typical size.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x) -> g`` with x and g of shape (n,), float64; or, when ``vectorized``,
+        ``fn(X) -> G`` with X and G of shape (k, n): k points in one call.  The arrays
+        passed in are read-only: writing into one raises NumPy's ``ValueError:
+        assignment destination is read-only`` (copy it first to modify it); one the
+        function keeps a reference to is never overwritten by a later call.
+    vectorized : bool, optional
+        Whether ``fn`` takes a block of points (one call per block of 8 probes).
+    scheme : {"central", "forward", "complex"}, optional
+    step : float, optional
+        A fixed step h instead of the default.
+
+    Notes
+    -----
+    How a failing gradient reaches the caller (of :func:`~hessprobe.hvp`, the
+    estimators, :func:`~hessprobe.hessp`, :class:`~hessprobe.HessianOperator`,
+    :func:`~hessprobe.hessian`, :func:`~hessprobe.eigenvalues`, ...), also when it is
+    called from several threads:
+
+    * an exception it raises propagates unchanged (same type and message); the other
+      threads stop after their current call;
+    * a result of the wrong shape is a ``ValueError``, of the wrong dtype (anything but
+      float64; complex128 for ``scheme="complex"``) or None a ``TypeError``, each
+      naming the gradient and what came back;
+    * a result holding NaN or Inf is a ``ValueError`` (always: a non-finite gradient
+      makes the finite differences meaningless, and a NaN would otherwise spread
+      silently into every estimate);
+    * a native gradient (``scipy.LowLevelCallable``) that returns 0 is a
+      ``RuntimeError``; one with another C signature is a ``ValueError`` listing the
+      accepted signatures;
+    * Ctrl-C stops a run within about one block of probes (``KeyboardInterrupt``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import rosen_der, rosen_hess_prod
+    >>> import hessprobe as hp
+    >>> x, v = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, -1.0])
+    >>> hv = hp.hvp(hp.Gradient(rosen_der), x, v)
+    >>> bool(np.allclose(hv, rosen_hess_prod(x, v), rtol=1e-7))
+    True
+    """
+
+    fn: Callable[..., Any]
+    vectorized: bool = False
+    scheme: Scheme = "central"
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise TypeError(f"fn must be callable, got {type(self.fn).__name__}")
+        check_scheme(self.scheme)
+        check_step(self.step)
+
+
+class GradientSource(FiniteDifferenceSource):
+    """A :class:`Gradient` as a source."""
+
+    def __init__(self, gradient: Gradient) -> None:
+        super().__init__(gradient.fn, gradient.vectorized, gradient.scheme, gradient.step)
+        self.gradient = gradient
+
+    def __repr__(self) -> str:
+        return repr(self.gradient)
+
+    def with_options(self, scheme: str | None, step: float | None) -> GradientSource:
+        if scheme is None and step is None:
+            return self
+        options: dict[str, Any] = {}
+        if scheme is not None:
+            options["scheme"] = scheme
+        if step is not None:
+            options["step"] = step
+        return GradientSource(replace(self.gradient, **options))
+
+    def at(self, x: ArrayLike) -> GradientPrepared:
+        """Return the gradient at ``x`` (1-D, non-empty, finite)."""
+        return GradientPrepared(self, as_point(x))
+
+
+class GradientPrepared(FiniteDifferencePrepared):
+    """A Python gradient at a point."""
+
+    source: GradientSource
+
+    def gradient(self, threads: int) -> _F64:
+        fn = self.source.gradient.fn
+        x = self.point
+        raw = fn(x[None, :]) if self.source.vectorized else fn(x.copy())
+        g = np.asarray(raw, dtype=np.float64).reshape(x.shape)
+        check_all_finite(g, "the gradient")
+        return g
