@@ -362,9 +362,7 @@ def test_absurd_thread_count_within_limit_is_capped() -> None:
     ref = hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1).value
     assert_array_equal(hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1024).value, ref)
     ref = hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1).value
-    assert_array_equal(
-        hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1024).value, ref
-    )
+    assert_array_equal(hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1024).value, ref)
 
 
 # --------------------------------------------------------------------------------------

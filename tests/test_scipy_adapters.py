@@ -78,7 +78,8 @@ def test_hessp_equals_rosen_hess_prod_along_an_optimizer_path(hp):
         p = rng.standard_normal(x.size)
         # exact products in another operation order: a few ulps of the terms' size
         scale = references.rosen_abs_matvec_scale(x, p)
-        assert_allclose(hessp(x, p), rosen_hess_prod(x, p), rtol=0, atol=64 * references.EPS * scale)
+        atol = 64 * references.EPS * scale
+        assert_allclose(hessp(x, p), rosen_hess_prod(x, p), rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize(

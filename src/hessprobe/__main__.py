@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from ._demo import run
 
-        run(n=args.n, hvps=args.probes)
+        run(n=args.n, probes=args.probes)
         return 0
     for key, value in info().items():
         print(f"{key:9s} {value}")

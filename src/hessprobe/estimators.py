@@ -122,12 +122,13 @@ def hutchinson_diag(
         Finite-difference options for a callable source.
     tol : float, optional
         A target relative standard error, ``||stderr||_2 / ||value||_2`` (for the trace,
-        ``stderr / |value|``): probing runs block by block (8 probes a block, the dual lanes of one pass) and stops
-        after the first block, from the second on, at which the estimate meets it, or at
-        ``hvps``.  The check runs in the engine after every block, so the run stops
-        exactly at that block (never a block past it), and the result is bitwise the one
-        of a plain run with ``hvps=est.hvps``.  Check ``est.stderr`` against the
-        target: a run that used all ``hvps`` may not meet it.
+        ``stderr / |value|``): probing runs block by block (8 probes a block, the dual
+        lanes of one pass) and stops after the first block, from the second on, at
+        which the estimate meets it, or at ``hvps``.  The check runs in the engine
+        after every block, so the run stops exactly at that block (never a block past
+        it), and the result is bitwise the one of a plain run with ``hvps=est.hvps``.
+        Check ``est.stderr`` against the target: a run that used all ``hvps`` may not
+        meet it.
 
     Returns
     -------

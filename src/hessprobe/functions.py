@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-
 from scipy.special import expit
 
 from . import _core
@@ -209,9 +208,7 @@ def ackley(a: float = 20.0, b: float = 0.2, c: float = 2 * math.pi) -> Function:
     >>> round(hp.functions.ackley().value([1.0, 1.0]), 6)
     3.625385
     """
-    return Function(
-        "Ackley", (float(a), float(b), float(c)), {"a": a, "b": b, "c": c}, _not_origin
-    )
+    return Function("Ackley", (float(a), float(b), float(c)), {"a": a, "b": b, "c": c}, _not_origin)
 
 
 def quadratic(A: ArrayLike, b: ArrayLike | None = None) -> Function:

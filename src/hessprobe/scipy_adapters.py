@@ -53,7 +53,8 @@ class HessianProduct:
             raise ValueError(f"p must have shape (n,) or (n, 1), got {direction.shape}")
         block, _ = as_directions(direction, prepared.n, "p")
         check_all_finite(block, "p")
-        return prepared.hvp(block, self._threads)[0]
+        out: NDArray[np.float64] = prepared.hvp(block, self._threads)[0]
+        return out
 
 
 def hessp(
@@ -175,10 +176,12 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy is untyped
         return self._prepared.hvp(rows, self._threads)
 
     def _matvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
-        return self._products(np.ravel(v))[0]
+        out: NDArray[np.float64] = self._products(np.ravel(v))[0]
+        return out
 
     def _matmat(self, V: NDArray[Any]) -> NDArray[np.float64]:
-        return self._products(np.asarray(V).T).T
+        out: NDArray[np.float64] = self._products(np.asarray(V).T).T
+        return out
 
     def _rmatvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
         return self._matvec(v)

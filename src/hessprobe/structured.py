@@ -98,7 +98,7 @@ def _as_bandwidth(bandwidth: Any) -> int:
 
 
 def _band_entries(n: int, b: int) -> int:
-    """The number of entries of an (n, n) band of half-width b < n."""
+    """Return the number of entries of an (n, n) band of half-width b < n."""
     return (2 * b + 1) * n - b * (b + 1)
 
 
@@ -207,7 +207,7 @@ def colour_classes(colours: NDArray[np.intp], count: int) -> list[Columns]:
 
 
 def band_classes(n: int, b: int) -> list[Columns]:
-    """The colour classes of half-bandwidth b: colour c holds columns c, c + 2b + 1, ..."""
+    """Return the colour classes of half-bandwidth b: colour c holds columns c, c + 2b + 1, ..."""
     count = min(2 * b + 1, n)
     return [slice(c, None, count) for c in range(count)]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["ProbeResult", "Prepared", "Source"]
+__all__ = ["Prepared", "ProbeResult", "Source"]
 
 _F64 = NDArray[np.float64]
 
@@ -107,4 +108,3 @@ class Prepared(ABC):
 
     def __repr__(self) -> str:
         return f"<{self.source!r} at a point of length {self.n}>"
-

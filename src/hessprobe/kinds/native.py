@@ -41,4 +41,3 @@ class NativeSource(FiniteDifferenceSource):
             self.scheme if scheme is None else scheme,  # type: ignore[arg-type]
             self.step if step is None else step,
         )
-
