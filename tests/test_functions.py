@@ -596,6 +596,13 @@ def test_info_keys(hp):
         assert info["threads"] == 1
 
 
+def test_version_is_the_installed_distributions(hp):
+    # one place (hessprobe.__version__), read by the build into the package metadata
+    from importlib.metadata import version
+
+    assert hp.__version__ == hp.info()["version"] == version("hessprobe")
+
+
 def test_cli_info(hp):
     proc = subprocess.run(
         [sys.executable, "-m", "hessprobe", "info"],

@@ -240,7 +240,7 @@ def quadratic(A: ArrayLike, b: ArrayLike | None = None) -> Function:
     n = mat.shape[0]
     vec = np.zeros(n) if b is None else as_point(b, "b")
     if vec.shape[0] != n:
-        raise ValueError(f"b must have length {n} (the size of A), got {vec.shape[0]}")
+        raise ValueError(f"b must have length {n} (the number of rows of A), got {vec.shape[0]}")
     return Function("Quadratic", (mat, vec), {"n": n})
 
 

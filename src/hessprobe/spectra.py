@@ -12,7 +12,7 @@ from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import eigsh
 
 from . import _core
-from ._validation import as_count, as_point, as_seed, check_memory
+from ._validation import PROBE_LANES, as_count, as_point, as_seed, check_memory
 from .scipy_adapters import HessianOperator
 from .sources import Scheme
 
@@ -20,8 +20,8 @@ __all__ = ["SpectralDensity", "eigenvalues", "plot_spectral_density", "spectral_
 
 Which = Literal["LA", "SA", "LM"]
 _WHICH = ("LA", "SA", "LM")
-#: Start vectors a Lanczos group runs together: one block of 8 dual lanes per step.
-_GROUP = 8
+#: Start vectors a Lanczos group runs together: one block of dual lanes per step.
+_GROUP = PROBE_LANES
 
 
 def eigenvalues(
@@ -243,7 +243,7 @@ def spectral_density(
     m = min(as_count(steps, "steps"), n)
     s = as_seed(seed)
     # the Lanczos bases of a group: _GROUP x steps x n values
-    check_memory(8 * _GROUP * m * n, f"steps={m} with x of length n={n} (64 steps n bytes)")
+    check_memory(8 * _GROUP * m * n, f"steps={m} with x of length n={n} ({8 * _GROUP} steps n bytes)")
     if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
     nodes: list[NDArray[np.float64]] = []
