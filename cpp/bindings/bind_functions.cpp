@@ -26,10 +26,10 @@ struct Builtin {
     std::size_t checked_size(const Array& x) const {
         const std::size_t n = vector_size(x, "x");
         if (n < f.min_size())
-            throw std::invalid_argument(std::string(F::name) + " needs x of size >= " + std::to_string(f.min_size()) +
+            throw std::invalid_argument(std::string(F::name) + " needs x of length >= " + std::to_string(f.min_size()) +
                                         ", got " + std::to_string(n));
         if (f.fixed_size() != 0 && n != f.fixed_size())
-            throw std::invalid_argument("x must have size " + std::to_string(f.fixed_size()) + ", got " +
+            throw std::invalid_argument("x must have length " + std::to_string(f.fixed_size()) + ", got " +
                                         std::to_string(n));
         return n;
     }

@@ -46,9 +46,16 @@ inline double checked_tol(double tol) {
 }
 
 // Python-side Ctrl-C check between blocks of a long run (takes the GIL briefly).
-void check_signals();
+inline void check_signals() {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
 
+// The register functions of the bind_*.cpp files, one per concept.
+void bind_info(py::module_& m);
+void bind_rng(py::module_& m);
 void bind_functions(py::module_& m);
-void bind_sources(py::module_& m);
+void bind_native(py::module_& m);
+void bind_finite_difference(py::module_& m);
 
 }  // namespace hessprobe::bindings

@@ -35,10 +35,3 @@ def _select() -> ModuleType:
 
 _impl = _select()
 globals().update({k: v for k, v in vars(_impl).items() if not k.startswith("__")})
-if not hasattr(_impl, "probe_lanes"):  # TMPSHIM
-    probe_lanes = 8  # TMPSHIM
-    step_factor = {
-        "central": 2.220446049250313e-16 ** (1 / 3),
-        "forward": 2.220446049250313e-16**0.5,
-        "complex": 1e-20,
-    }.__getitem__  # TMPSHIM

@@ -18,13 +18,14 @@ def info() -> dict[str, Any]:
         ``version``; ``simd`` (the build of the core in use: ``avx2`` or ``baseline``,
         see ``HESSPROBE_SIMD``); ``openmp`` (whether threads are compiled in);
         ``threads`` (the count ``threads=None`` means); ``lanes`` (the dual lane counts
-        compiled in); ``compiler`` and ``flags``.
+        compiled in); ``probe_lanes`` (the probes of one probing block); ``compiler``
+        and ``flags``.
 
     Examples
     --------
     >>> import hessprobe as hp
     >>> sorted(hp.info())
-    ['compiler', 'flags', 'lanes', 'openmp', 'simd', 'threads', 'version']
+    ['compiler', 'flags', 'lanes', 'openmp', 'probe_lanes', 'simd', 'threads', 'version']
     """
     from . import __version__
 

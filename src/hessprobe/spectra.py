@@ -243,7 +243,8 @@ def spectral_density(
     m = min(as_count(steps, "steps"), n)
     s = as_seed(seed)
     # the Lanczos bases of a group: _GROUP x steps x n values
-    check_memory(8 * _GROUP * m * n, f"steps={m} with x of length n={n} ({8 * _GROUP} steps n bytes)")
+    need = f"steps={m} with x of length n={n} ({8 * _GROUP} steps n bytes)"
+    check_memory(8 * _GROUP * m * n, need)
     if sigma is not None and not (math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
     nodes: list[NDArray[np.float64]] = []

@@ -25,16 +25,18 @@ HESSPROBE_NAMESPACE_BEGIN
 
 enum class Scheme { central, forward, complex_step };
 
-// The default step for a direction v at x.  Each scheme balances its truncation error
-// against rounding in g (relative eps): h ~ eps^(1/3) for central, eps^(1/2) for forward
-// differences; the complex step has no cancellation, so h is tiny.  h is scaled so that
-// the perturbation h v has the root-mean-square size of that fraction of (1 + rms(x)).
-inline double default_step(Scheme scheme, double rms_x, double rms_v) {
+// Each scheme's step factor c balances its truncation error against rounding in g
+// (relative eps): eps^(1/3) for central, eps^(1/2) for forward differences; the complex
+// step has no cancellation, so c is tiny.  The Python layer reads it (step_factor).
+inline double step_factor(Scheme scheme) {
     const double eps = std::numeric_limits<double>::epsilon();
-    const double c = scheme == Scheme::central   ? std::cbrt(eps)
-                     : scheme == Scheme::forward ? std::sqrt(eps)
-                                                 : 1e-20;
-    return c * (1.0 + rms_x) / rms_v;
+    return scheme == Scheme::central ? std::cbrt(eps) : scheme == Scheme::forward ? std::sqrt(eps) : 1e-20;
+}
+
+// The default step for a direction v at x: the perturbation h v has the root-mean-square
+// size of the fraction c of (1 + rms(x)).
+inline double default_step(Scheme scheme, double rms_x, double rms_v) {
+    return step_factor(scheme) * (1.0 + rms_x) / rms_v;
 }
 
 inline double rms(const double* v, std::size_t n) {
@@ -209,5 +211,23 @@ class FiniteDifference {
     std::size_t n_;
     std::vector<double> g0_;
 };
+
+// out = H(x) V' as rows for the (rows, n) directions V, each with its own step: `step`
+// when > 0, else the scheme's default for that direction (1 for a zero direction, whose
+// product is 0 whatever the step).  Runs a team of up to `threads`.
+inline void fd_hvp_block(GradientSource& source, Scheme scheme, const double* x, std::size_t n, const double* V,
+                         std::size_t rows, double step, int threads, double* out) {
+    FiniteDifference fd(source, scheme, x, n, threads);
+    std::vector<double> steps(rows);
+    const double rx = fd.rms_x();
+    for (std::size_t r = 0; r < rows; ++r) {
+        const double rv = rms(V + r * n, n);
+        steps[r] = step > 0.0 ? step : (rv > 0.0 ? default_step(scheme, rx, rv) : 1.0);
+    }
+    auto dir = [&](std::size_t k, std::size_t i) { return V[k * n + i]; };
+    ExceptionVault vault;
+    run_team(team_size(threads, rows), [&] { fd.hvp_rows(dir, steps.data(), rows, out, vault); });
+    vault.rethrow();
+}
 
 HESSPROBE_NAMESPACE_END

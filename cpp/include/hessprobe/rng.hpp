@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 HESSPROBE_NAMESPACE_BEGIN
 
@@ -103,5 +104,16 @@ inline void fill_sign_window(const std::uint64_t* keys, int lanes, std::size_t b
 }
 
 inline std::size_t sign_words(std::size_t n) { return (n + 63) / 64; }
+
+// Probes first .. first + count - 1 of `seed` as +-1 rows of `out` (count, n): the exact
+// vectors the probing engine uses, for estimators that need them whole (sketching).
+inline void rademacher_rows(std::uint64_t seed, std::size_t first, std::size_t count, std::size_t n, double* out) {
+    std::vector<std::uint8_t> bytes(n);
+    for (std::size_t j = 0; j < count; ++j) {
+        const std::uint64_t key = probe_key(seed, first + j);
+        fill_sign_window(&key, 1, 0, n, n, bytes.data());
+        for (std::size_t i = 0; i < n; ++i) out[j * n + i] = (bytes[i] & 1) ? -1.0 : 1.0;
+    }
+}
 
 HESSPROBE_NAMESPACE_END

@@ -1,22 +1,20 @@
-// Gradient sources from Python: a Python callable (plain or vectorized) and a
-// scipy.LowLevelCallable, with their finite-difference HVPs and probing.
-#include "common.hpp"
-#include "probe_output.hpp"
+// A Python gradient callable as a GradientSource of the core (sources.hpp).
+#pragma once
 
-#include "hessprobe/finite_difference.hpp"
-#include "hessprobe/probing.hpp"
+#include "common.hpp"
+
+#include "hessprobe/parallel.hpp"
 #include "hessprobe/sources.hpp"
 
-#include <complex>
 #include <algorithm>
-#include <cstring>
+#include <complex>
 #include <limits>
-#include <memory>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace hessprobe::bindings {
-namespace {
 
 // A Python gradient.  Each call gets a read-only array (the user may not change our
 // point), and the GIL is taken for the call only, so several threads can take turns (and
@@ -133,102 +131,5 @@ class PythonGradient final : public GradientSource {
     std::string name_;
     std::vector<py::object> cache_;  // two point arrays per thread
 };
-
-// The C signatures accepted from a scipy.LowLevelCallable (n, x, grad, user_data).
-std::vector<std::string> native_signatures() {
-    std::vector<std::string> s{"int (npy_intp, double *, double *, void *)"};
-    if (sizeof(long) == sizeof(std::ptrdiff_t)) s.emplace_back("int (long, double *, double *, void *)");
-    if (sizeof(long long) == sizeof(std::ptrdiff_t)) s.emplace_back("int (long long, double *, double *, void *)");
-    return s;
-}
-
-std::unique_ptr<NativeGradient> native_from_capsule(const py::capsule& cap) {
-    const char* name = PyCapsule_GetName(cap.ptr());
-    const std::string sig = name ? name : "";
-    bool known = false;
-    std::string expected;
-    for (const auto& s : native_signatures()) {
-        known = known || s == sig;
-        expected += (expected.empty() ? "\"" : ", \"") + s + "\"";
-    }
-    if (!known)
-        throw std::invalid_argument("Invalid scipy.LowLevelCallable signature \"" + sig +
-                                    "\" for a gradient. Expected one of: [" + expected + "]");
-    void* fn = PyCapsule_GetPointer(cap.ptr(), name);
-    if (!fn) throw py::error_already_set();
-    void* user_data = PyCapsule_GetContext(cap.ptr());
-    if (PyErr_Occurred()) throw py::error_already_set();
-    return std::make_unique<NativeGradient>(reinterpret_cast<NativeGradient::Function>(fn), user_data);
-}
-
-Scheme parse_scheme(const std::string& s) {
-    if (s == "central") return Scheme::central;
-    if (s == "forward") return Scheme::forward;
-    if (s == "complex") return Scheme::complex_step;
-    throw std::invalid_argument("scheme must be 'central', 'forward' or 'complex', got '" + s + "'");
-}
-
-// Runs work(source) with the gradient source the Python object stands for, GIL released.
-template <class Work>
-auto with_source(const py::object& source, bool vectorized, Work&& work) {
-    if (py::isinstance<py::capsule>(source)) {
-        auto native = native_from_capsule(source.cast<py::capsule>());
-        py::gil_scoped_release release;
-        return work(static_cast<GradientSource&>(*native));
-    }
-    PythonGradient python(source, vectorized);
-    py::gil_scoped_release release;
-    return work(static_cast<GradientSource&>(python));
-}
-
-// HV rows for the rows of V, each with its own step (0: the scheme's default).
-Array fd_hvp(const py::object& source, bool vectorized, const Array& x, const Array& V, const std::string& scheme_name,
-             double step, int threads) {
-    const std::size_t n = vector_size(x, "x");
-    const std::size_t rows = block_rows(V, n, "v");
-    const Scheme scheme = parse_scheme(scheme_name);
-    checked_threads(threads);
-    Array HV({rows, n});
-    double* out = HV.mutable_data();
-    const double* v = V.data();
-    with_source(source, vectorized, [&](GradientSource& src) {
-        FiniteDifference fd(src, scheme, x.data(), n, threads);
-        std::vector<double> steps(rows);
-        const double rx = fd.rms_x();
-        for (std::size_t r = 0; r < rows; ++r) {
-            const double rv = rms(v + r * n, n);
-            steps[r] = step > 0.0 ? step : (rv > 0.0 ? default_step(scheme, rx, rv) : 1.0);
-        }
-        auto dir = [&](std::size_t k, std::size_t i) { return v[k * n + i]; };
-        ExceptionVault vault;
-        run_team(team_size(threads, rows), [&] { fd.hvp_rows(dir, steps.data(), rows, out, vault); });
-        vault.rethrow();
-        return 0;
-    });
-    return HV;
-}
-
-py::tuple fd_probe(const py::object& source, bool vectorized, const Array& x, std::size_t probes, std::uint64_t seed,
-                   int threads, bool diagonal, const std::string& scheme_name, double step, double tol) {
-    const std::size_t n = vector_size(x, "x");
-    const Scheme scheme = parse_scheme(scheme_name);
-    if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-    ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals, checked_tol(tol)};
-    ProbeArrays arrays(n, diagonal);
-    ProbeResult r = with_source(source, vectorized, [&](GradientSource& src) {
-        FiniteDifference fd(src, scheme, x.data(), n, opt.threads);
-        return probe(fd, n, opt, step, arrays.out);
-    });
-    return arrays.to_tuple(std::move(r));
-}
-
-}  // namespace
-
-void bind_sources(py::module_& m) {
-    m.def("native_signatures", &native_signatures);
-    m.def("fd_hvp", &fd_hvp, "source"_a, "vectorized"_a, "x"_a, "v"_a, "scheme"_a, "step"_a, "threads"_a);
-    m.def("fd_probe", &fd_probe, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a,
-          "scheme"_a, "step"_a, "tol"_a = 0.0);
-}
 
 }  // namespace hessprobe::bindings
