@@ -1,0 +1,158 @@
+"""The issues' targets, evaluated at the largest size from the rows, bounds and memory rows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from harness import Bench, fmt_n, fmt_t
+from problem import NBLOCK, PROBES
+
+JAX_HVPS = ("jax_hvp_fr", "jax_hvp_rf", "jax_hvp_rr")
+JAX_HUTCHS = ("jax_hutch_scan", "jax_hutch_scan_mean", "jax_hutch_vmap", "jax_hutch_loop")
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+class Targets:
+    """The rows of the "Targets" table, in order."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        issue: str,
+        what: str,
+        value: float | None,
+        op: str,
+        goal: float,
+        fmtv: Callable[[float], str] = lambda r: f"{r:.2f}x",
+        detail: str = "",
+        goal_shown: str = "",
+    ) -> None:
+        if value is None or not math.isfinite(value):
+            status = "n/a"
+        else:
+            ok = value <= goal if op == "<=" else value >= goal
+            status = "PASS" if ok else "MISS"
+        self.rows.append(
+            {
+                "issue": issue,
+                "target": what,
+                "value": value,
+                "shown": "-" if value is None else fmtv(value),
+                "goal": f"{op} {goal_shown or f'{goal:g}'}",
+                "status": status,
+                "detail": detail,
+            }
+        )
+
+    def times(
+        self, issue: str, what: str, a: float | None, b: float | None, op: str, goal: float
+    ) -> None:
+        """The target a / b of two times, shown as "a / b"."""
+        self.add(issue, what, ratio(a, b), op, goal, detail=f"{fmt_t(a)} / {fmt_t(b)}")
+
+    def best_of(
+        self,
+        issue: str,
+        what: str,
+        absent: str,
+        best: tuple[float, str] | None,
+        t_hp: float | None,
+        goal: float,
+    ) -> None:
+        """The target (fastest of several rows) / hessprobe, shown with the fastest row's key;
+        without any of those rows, the target named ``absent`` with no value."""
+        if best is None:
+            self.add(issue, absent, None, ">=", goal)
+            return
+        tj, kj = best
+        self.add(
+            issue, what, ratio(tj, t_hp), ">=", goal, detail=f"{fmt_t(tj)} ({kj}) / {fmt_t(t_hp)}"
+        )
+
+
+def fastest(b: Bench, n: int, keys: tuple[str, ...]) -> tuple[float, str] | None:
+    """(time, key) of the fastest row among keys at size n, or None when none ran."""
+    times = [(t, k) for k in keys if (t := b.t(n, k)) is not None]
+    return min(times) if times else None
+
+
+def evaluate_targets(b: Bench) -> None:
+    n = b.sizes[-1]
+    T = b.threads_all
+    where = f"n={fmt_n(n)}" + (" (quick run: NOT the target size 10^6)" if b.quick else "")
+    tg = Targets()
+
+    t_hvp, t_grad = b.t(n, "hp_hvp"), b.t(n, "hp_grad")
+    tg.times("#2", f"exact HVP / gradient (hessprobe), {where}", t_hvp, t_grad, "<=", 2)
+    t_s = b.t(n, "scipy_hvp")
+    tg.times("#2", "rosen_hess_prod / hessprobe exact HVP", t_s, t_hvp, ">=", 4)
+    what = "best JAX jitted HVP / hessprobe exact HVP"
+    tg.best_of("#2", what, f"{what} (JAX not installed)", fastest(b, n, JAX_HVPS), t_hvp, 1)
+    t_b = b.t(n, "hp_blk")
+    tg.times("#2", f"block of {NBLOCK} HVPs / one HVP (hessprobe)", t_b, t_hvp, "<=", 3)
+
+    t_h = b.t(n, f"hp_hutch_t{T}")
+    what = f"best JAX Hutchinson ({PROBES} probes) / hessprobe (threads={T})"
+    absent = "best JAX Hutchinson / hessprobe (JAX not installed)"
+    tg.best_of("#3", what, absent, fastest(b, n, JAX_HUTCHS), t_h, 5)
+    t_h1 = b.t(n, "hp_hutch_t1")
+    tg.times("#3", f"Hutchinson threads=1 / threads={T} (built-in)", t_h1, t_h, ">=", 1.7)
+    t_l1, t_l2 = b.t(n, "hp_hutch_llc_t1"), b.t(n, f"hp_hutch_llc_t{T}")
+    tg.times("#3", f"Hutchinson threads=1 / threads={T} (LowLevelCallable)", t_l1, t_l2, ">=", 1.7)
+    for m in b.memory:
+        tg.add(
+            "#3",
+            f"peak extra memory per thread / (16 n 8 B), {m['source']}, threads={m['threads']}",
+            m["per_thread_vectors"] / 16.0,
+            "<=",
+            1.0,
+            fmtv=lambda r: f"{r:.3f}",
+            detail=f"{m['delta_bytes'] / 2**20:.1f} MiB total = "
+            f"{m['per_thread_vectors']:.2f} n-vectors/thread",
+        )
+    r1 = b.find(n, "hp_hutch_py_t1")
+    tg.add(
+        "#3",
+        "Python-callable FD probing: fraction of time outside rosen_der (threads=1)",
+        None if r1 is None else r1.get("outside_fraction"),
+        "<=",
+        0.10,
+        fmtv=lambda r: f"{r * 100:.1f}%",
+        goal_shown="10%",
+        detail=r1.get("note", "") if r1 else "",
+    )
+
+    bd = bound(b, n, f"hp_hutch_t{T}")
+    tg.add(
+        "#5",
+        f"Hutchinson kernel time / machine bound (threads={T})",
+        bd["ratio"] if bd else None,
+        "<=",
+        2,
+        detail=(
+            f"{fmt_t(bd['t_hp'])} / {fmt_t(bd['bound'])} ({bd['limit']}, {bd['isa']} ISA)"
+            if bd
+            else "bound needs n >= 10^4 and a C compiler"
+        ),
+    )
+    bd = bound(b, n, "hp_hvp")
+    tg.add(
+        "info",
+        "exact HVP time / machine bound",
+        bd["ratio"] if bd else None,
+        "<=",
+        2,
+        detail=(f"{fmt_t(bd['t_hp'])} / {fmt_t(bd['bound'])} ({bd['limit']})" if bd else ""),
+    )
+    b.targets = tg.rows
+
+
+def bound(b: Bench, n: int, key: str) -> dict[str, Any] | None:
+    """The machine bound of hessprobe's row key at size n (None without one)."""
+    return next((bd for bd in b.bounds if bd["n"] == n and bd["key"] == key), None)
