@@ -49,7 +49,7 @@ def import_hessprobe(b: Bench) -> Any:
 
 def hutchinson_diag(hp: Any, source: Any, x: np.ndarray, probes: int, threads: int) -> Any:
     """The one Hutchinson call of the bench (seed 0)."""
-    return hp.hutchinson_diag(source, x, probes=probes, seed=0, threads=threads)
+    return hp.hutchinson_diag(source, x, hvps=probes, seed=0, threads=threads)
 
 
 class HessprobeRows:
@@ -224,7 +224,7 @@ def status():
     return d
 x = np.random.default_rng(0).uniform(-2.0, 2.0, n)
 # load the code, start the threads
-hp.hutchinson_diag(src, x[:1000].copy(), probes=16, seed=0, threads=threads)
+hp.hutchinson_diag(src, x[:1000].copy(), hvps=16, seed=0, threads=threads)
 reset = True
 try:
     with open("/proc/self/clear_refs", "w") as fh:
@@ -232,7 +232,7 @@ try:
 except OSError:
     reset = False
 before = status()
-est = hp.hutchinson_diag(src, x, probes=100, seed=0, threads=threads)
+est = hp.hutchinson_diag(src, x, hvps=100, seed=0, threads=threads)
 after = status()
 print(json.dumps({"before": before, "after": after, "reset": reset}))
 """
