@@ -28,6 +28,7 @@ MODULES = [
     "hessprobe.sketching",
     "hessprobe.structured",
     "hessprobe.selection",
+    "hessprobe.progress",
 ]
 
 

@@ -39,7 +39,7 @@ class MatrixPrepared(Prepared):
     def hvp(self, V, threads):
         return V @ A
 
-    def probe(self, probes, seed, threads, diagonal, tol):
+    def probe(self, probes, seed, threads, diagonal, tol, progress=None):
         V = _core.rademacher(seed, 0, probes, self.n)  # the probes every source uses
         S = V * self.hvp(V, threads)
         t = S.sum(axis=1)

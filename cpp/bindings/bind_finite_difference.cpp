@@ -51,11 +51,12 @@ Array fd_hvp(const py::object& source, bool vectorized, const Array& x, const Ar
 }
 
 py::tuple fd_probe(const py::object& source, bool vectorized, const Array& x, std::size_t probes, std::uint64_t seed,
-                   int threads, bool diagonal, const std::string& scheme_name, double step, double tol) {
+                   int threads, bool diagonal, const std::string& scheme_name, double step, double tol,
+                   const py::object& progress) {
     const std::size_t n = vector_size(x, "x");
     const Scheme scheme = parse_scheme(scheme_name);
     if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-    ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals, checked_tol(tol)};
+    ProbeOptions opt{probes, seed, checked_threads(threads), between_rounds(progress, probes), checked_tol(tol)};
     ProbeArrays arrays(n, diagonal);
     ProbeResult r = with_source(source, vectorized, [&](GradientSource& src) {
         FiniteDifference fd(src, scheme, x.data(), n, opt.threads);
@@ -70,7 +71,7 @@ void bind_finite_difference(py::module_& m) {
     m.def("step_factor", [](const std::string& scheme) { return step_factor(parse_scheme(scheme)); }, "scheme"_a);
     m.def("fd_hvp", &fd_hvp, "source"_a, "vectorized"_a, "x"_a, "v"_a, "scheme"_a, "step"_a, "threads"_a);
     m.def("fd_probe", &fd_probe, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a,
-          "scheme"_a, "step"_a, "tol"_a = 0.0);
+          "scheme"_a, "step"_a, "tol"_a = 0.0, "progress"_a = py::none());
 }
 
 }  // namespace hessprobe::bindings

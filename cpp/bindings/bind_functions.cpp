@@ -85,10 +85,10 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
         .def("hessian_diag", array_method<B>(false, [](auto&&... a) { hessian_diag(a...); }), "x"_a, "threads"_a)
         .def("probe",
              [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal,
-                double tol) {
+                double tol, const py::object& progress) {
                  const std::size_t n = b.checked_size(x);
                  if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-                 ProbeOptions opt{probes, seed, checked_threads(threads), &check_signals, checked_tol(tol)};
+                 ProbeOptions opt{probes, seed, checked_threads(threads), between_rounds(progress, probes), checked_tol(tol)};
                  ProbeArrays arrays(n, diagonal);
                  ProbeResult r;
                  {
@@ -97,7 +97,8 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
                  }
                  return arrays.to_tuple(std::move(r));
              },
-             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a, "tol"_a = 0.0);
+             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a, "tol"_a = 0.0,
+             "progress"_a = py::none());
 }
 
 // Residuals r(x), shape (m,), and their Jacobian, shape (m, n), of a least-squares

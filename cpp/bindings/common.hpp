@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -45,10 +46,15 @@ inline double checked_tol(double tol) {
     return tol;
 }
 
-// Python-side Ctrl-C check between blocks of a long run (takes the GIL briefly).
-inline void check_signals() {
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+// Between the rounds of a probing run of `total` probes (takes the GIL briefly): the
+// Ctrl-C check, then progress(done, total) unless progress is None.  It refers to
+// `progress`, which must outlive the run.
+inline std::function<void(std::size_t)> between_rounds(const py::object& progress, std::size_t total) {
+    return [&progress, total](std::size_t done) {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (!progress.is_none()) progress(done, total);
+    };
 }
 
 // The register functions of the bind_*.cpp files, one per concept.

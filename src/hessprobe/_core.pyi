@@ -35,6 +35,7 @@ def fd_probe(
     scheme: str,
     step: float,
     tol: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> _ProbeTuple: ...
 
 class _Builtin:
@@ -52,7 +53,14 @@ class _Builtin:
     def hessian(self, x: _F64, threads: int) -> _F64: ...
     def hessian_diag(self, x: _F64, threads: int) -> _F64: ...
     def probe(
-        self, x: _F64, probes: int, seed: int, threads: int, diagonal: bool, tol: float = 0.0
+        self,
+        x: _F64,
+        probes: int,
+        seed: int,
+        threads: int,
+        diagonal: bool,
+        tol: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
     ) -> _ProbeTuple: ...
 
 class Rosenbrock(_Builtin):

@@ -9,8 +9,9 @@ from numpy.typing import ArrayLike
 
 from ._validation import as_count, check_memory, resolve_threads
 from .kinds.finite_difference import Scheme, column_step
+from .progress import Progress
 from .sources import prepare
-from .structured import band_classes, coloured_products, structured_hessian
+from .structured import band_classes, coloured_products, kernel_done, structured_hessian
 
 __all__ = ["column_step", "hessian"]
 
@@ -25,6 +26,7 @@ def hessian(
     block: int = 64,
     bandwidth: int | None = None,
     sparsity: Any = None,
+    progress: Progress = None,
 ) -> Any:
     """Return the Hessian H(x): dense from HVPs H e_j, or sparse from coloured HVPs.
 
@@ -73,6 +75,9 @@ def hessian(
         Half-bandwidth b of H (H_ij = 0 for |i - j| > b): 2b + 1 HVPs.
     sparsity : scipy.sparse matrix (n, n), optional
         Where H may be nonzero: greedy distance-2 colouring, one HVP per colour.
+    progress : bool or callable, optional
+        ``True`` for a bar, or ``progress(done, total)`` with the columns (colours) done
+        after each block of them (:mod:`hessprobe.progress`).
 
     Returns
     -------
@@ -109,6 +114,7 @@ def hessian(
             scheme=scheme,
             step=step,
             threads=threads,
+            progress=progress,
         )
     prepared = prepare(source, x, scheme, step)
     nthreads = resolve_threads(threads)
@@ -117,11 +123,12 @@ def hessian(
     check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
     own = prepared.hessian_kernel(nthreads)
     if own is not None:
+        kernel_done(progress, n)
         return own
     H = np.empty((n, n))
     # Colour j = column j: row j of each block's products is the column H e_j, which
     # for a symmetric H is its row j.
-    for first, HE in coloured_products(prepared, band_classes(n, n - 1), nthreads, cols):
+    for first, HE in coloured_products(prepared, band_classes(n, n - 1), nthreads, cols, progress):
         H[first : first + HE.shape[0]] = HE
     if not prepared.exact:
         H += H.T

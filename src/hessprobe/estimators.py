@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_count, as_seed, check_probing_memory, resolve_threads
 from .kinds.base import Prepared, ProbeResult
+from .progress import Progress, reporter
 from .sources import Scheme, prepare
 
 __all__ = ["DEFAULT_HVPS", "Estimate", "hutchinson", "hutchinson_diag", "hutchinson_trace"]
@@ -63,11 +64,21 @@ def as_tol(tol: Any) -> float:
 
 
 def hutchinson(
-    prepared: Prepared, hvps: int, seed: int, threads: int, diagonal: bool, tol: float
+    prepared: Prepared,
+    hvps: int,
+    seed: int,
+    threads: int,
+    diagonal: bool,
+    tol: float,
+    progress: Progress = None,
 ) -> ProbeResult:
     """Run Hutchinson probing on a prepared source with checked options (tol 0: none)."""
     check_probing_memory(hvps, prepared.n, threads)
-    return prepared.probe(hvps, seed, threads, diagonal, tol)
+    report = reporter(progress, hvps, "trace" if not diagonal else "diagonal")
+    result = prepared.probe(hvps, seed, threads, diagonal, tol, report)
+    if report is not None:
+        report.finish(len(result[4]))
+    return result
 
 
 def _run(
@@ -80,10 +91,11 @@ def _run(
     scheme: Scheme | None,
     step: float | None,
     tol: float | None,
+    progress: Progress,
 ) -> ProbeResult:
     prepared = prepare(source, x, scheme, step)
     options = (as_count(hvps, "hvps"), as_seed(seed), resolve_threads(threads))
-    return hutchinson(prepared, *options, diagonal, as_tol(tol))
+    return hutchinson(prepared, *options, diagonal, as_tol(tol), progress)
 
 
 def hutchinson_diag(
@@ -96,6 +108,7 @@ def hutchinson_diag(
     scheme: Scheme | None = None,
     step: float | None = None,
     tol: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Hutchinson's method.
 
@@ -129,6 +142,11 @@ def hutchinson_diag(
         it), and the result is bitwise the one of a plain run with ``hvps=est.hvps``.
         Check ``est.stderr`` against the target: a run that used all ``hvps`` may not
         meet it.
+    progress : bool or callable, optional
+        ``True`` for a progress bar, or a callable called as ``progress(done, total)``
+        with the probes done, between blocks of 8 (:mod:`hessprobe.progress`).  With
+        ``tol``, ``total`` is ``hvps``, and a run that stops early ends with
+        ``(est.probes, est.probes)``.
 
     Returns
     -------
@@ -152,7 +170,9 @@ def hutchinson_diag(
     >>> est.probes, bool(np.linalg.norm(est.stderr) <= 0.05 * np.linalg.norm(est.value))
     (352, True)
     """
-    diag, err, _, _, samples = _run(source, x, hvps, seed, threads, True, scheme, step, tol)
+    diag, err, _, _, samples = _run(
+        source, x, hvps, seed, threads, True, scheme, step, tol, progress
+    )
     return Estimate(diag, err, len(samples))  # type: ignore[arg-type]
 
 
@@ -166,6 +186,7 @@ def hutchinson_trace(
     scheme: Scheme | None = None,
     step: float | None = None,
     tol: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutchinson's method.
 
@@ -192,5 +213,7 @@ def hutchinson_trace(
     >>> est.probes, bool(est.stderr <= 0.01 * abs(est.value))
     (168, True)
     """
-    _, _, trace, err, samples = _run(source, x, hvps, seed, threads, False, scheme, step, tol)
+    _, _, trace, err, samples = _run(
+        source, x, hvps, seed, threads, False, scheme, step, tol, progress
+    )
     return Estimate(float(trace), float(err), len(samples))

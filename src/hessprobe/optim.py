@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import as_count, as_point, as_seed, resolve_threads
 from .estimators import hutchinson
 from .kinds.base import Prepared
+from .progress import Progress, reporter
 from .sources import Scheme, resolve
 
 __all__ = ["AdaHessian", "OptimizeResult", "block_average"]
@@ -224,6 +225,7 @@ class AdaHessian:
         maxiter: int = 1000,
         gtol: float = 1e-8,
         callback: Callable[[NDArray[np.float64]], Any] | None = None,
+        progress: Progress = None,
     ) -> OptimizeResult:
         """Minimize from ``x0`` by AdaHessian steps (starting from a fresh state).
 
@@ -241,6 +243,9 @@ class AdaHessian:
             Stop when max |g(x)| <= gtol.
         callback : callable, optional
             Called as ``callback(x)`` after every step; returning True stops the run.
+        progress : bool or callable, optional
+            ``True`` for a bar, or ``progress(done, maxiter)`` after every step; a run
+            that stops early ends with ``(steps, steps)`` (:mod:`hessprobe.progress`).
 
         Returns
         -------
@@ -268,6 +273,7 @@ class AdaHessian:
 
         message = f"maxiter = {steps} steps reached"
         success = False
+        report = reporter(progress, steps, "AdaHessian steps")
         while True:
             prepared, g = observe(x)
             if norms[-1] <= gtol:
@@ -276,10 +282,14 @@ class AdaHessian:
             if self.t >= steps:
                 break
             x = self._step(prepared, g)
+            if report is not None:
+                report(self.t)
             if callback is not None and callback(x.copy()) is True:
                 message = "stopped by the callback"
                 observe(x)
                 break
+        if report is not None:
+            report.finish(self.t)
         history = {"grad_norm": np.array(norms)}
         if values:
             history["fun"] = np.array(values)

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .estimators import DEFAULT_HVPS, Estimate, hutchinson_diag, hutchinson_trace
+from .progress import Progress
 from .sketching import diagpp, hutchpp, xdiag, xtrace
 from .sources import Scheme
 
@@ -55,6 +56,7 @@ def trace(
     tol: float | None = None,
     scheme: Scheme | None = None,
     step: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace with the method of your choice.
 
@@ -89,6 +91,9 @@ def trace(
         :func:`hessprobe.hutchinson_trace`).
     scheme, step : optional
         Finite-difference options for a callable source.
+    progress : bool or callable, optional
+        ``True`` for a progress bar, or ``progress(done, total)`` with the HVPs done
+        (:mod:`hessprobe.progress`).
 
     Returns
     -------
@@ -100,7 +105,13 @@ def trace(
         "hutch++": hutchpp,
         "xtrace": xtrace,
     }
-    options = {"seed": seed, "threads": threads, "scheme": scheme, "step": step}
+    options = {
+        "seed": seed,
+        "threads": threads,
+        "scheme": scheme,
+        "step": step,
+        "progress": progress,
+    }
     return _estimate(estimators[method], source, x, hvps, tol, options)
 
 
@@ -115,6 +126,7 @@ def diagonal(
     tol: float | None = None,
     scheme: Scheme | None = None,
     step: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal with the method of your choice.
 
@@ -123,7 +135,7 @@ def diagonal(
 
     Parameters
     ----------
-    source, x, hvps, seed, threads, tol, scheme, step
+    source, x, hvps, seed, threads, tol, scheme, step, progress
         As for :func:`trace`; ``tol`` is a target for ||stderr||_2 / ||value||_2.
     method : {"hutchinson", "xdiag", "diag++"}, optional
         ``"hutchinson"`` (the default): :func:`hessprobe.hutchinson_diag`, for the reasons
@@ -155,7 +167,13 @@ def diagonal(
         "diag++": diagpp,
         "xdiag": xdiag,
     }
-    options = {"seed": seed, "threads": threads, "scheme": scheme, "step": step}
+    options = {
+        "seed": seed,
+        "threads": threads,
+        "scheme": scheme,
+        "step": step,
+        "progress": progress,
+    }
     return _estimate(estimators[method], source, x, hvps, tol, options)
 
 

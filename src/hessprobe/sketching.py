@@ -44,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _core
 from ._validation import as_count, as_seed, resolve_threads
 from .estimators import DEFAULT_HVPS, Estimate
+from .progress import Progress, reporter
 from .sources import Scheme, prepare
 
 __all__ = ["diagpp", "hutchpp", "xdiag", "xtrace"]
@@ -73,15 +74,31 @@ def _setup(
     scheme: Scheme | None,
     step: float | None,
     minimum: int,
+    progress: Progress,
+    pairs: bool = False,
 ) -> tuple[_Matmat, int, int, int]:
-    """Return (matmat, n, hvps, seed) after checking the arguments."""
+    """Return (matmat, n, hvps, seed) after checking the arguments.
+
+    The matmat reports the HVPs done to ``progress``, out of the HVPs the method spends:
+    all of ``hvps``, or an even number with ``pairs`` (two HVPs per test vector).
+    """
     prepared = prepare(source, x, scheme, step)
     m = as_count(hvps, "hvps", minimum)
     s = as_seed(seed)
     t = resolve_threads(threads)
+    spend = m - m % 2 if pairs else m
+    report = reporter(progress, spend, "sketch")
+    done = 0
 
     def matmat(V: _F64) -> _F64:
-        return prepared.hvp(np.ascontiguousarray(V), t)
+        nonlocal done
+        HV = prepared.hvp(np.ascontiguousarray(V), t)
+        done += V.shape[0]
+        if report is not None:
+            report(done)
+            if done >= spend:
+                report.finish(done)
+        return HV
 
     return matmat, prepared.n, m, s
 
@@ -141,6 +158,7 @@ def hutchpp(
     threads: int | None = None,
     scheme: Scheme | None = None,
     step: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutch++ (Meyer, Musco, Musco and Woodruff 2021).
 
@@ -165,6 +183,9 @@ def hutchpp(
         Threads for the HVPs; the result does not depend on it.
     scheme, step : optional
         Finite-difference options for a callable source.
+    progress : bool or callable, optional
+        ``True`` for a bar, or ``progress(done, total)`` with the HVPs done after each
+        block of them (:mod:`hessprobe.progress`).
 
     Returns
     -------
@@ -184,7 +205,7 @@ def hutchpp(
     >>> bool(abs(est.value - np.trace(A)) < 0.01 * np.trace(A)), est.hvps, est.probes
     (True, 60, 40)
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 3)
+    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 3, progress)
     k = m // 3
     rest = m - 2 * k
     _sketch_size(n, k, m, "Hutch++")
@@ -205,6 +226,7 @@ def xtrace(
     threads: int | None = None,
     scheme: Scheme | None = None,
     step: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by XTrace (Epperly, Tropp and Webber 2024).
 
@@ -217,7 +239,8 @@ def xtrace(
     about twice its sketch, and it reaches O(1/hvps) for a PSD H.
 
     Parameters are those of :func:`hutchpp` (``hvps`` >= 4; ``hvps`` // 2 test vectors,
-    2 HVPs each; an odd budget leaves one HVP unused).
+    2 HVPs each; an odd budget leaves one HVP unused, and ``progress`` counts to the
+    even number spent).
 
     Returns
     -------
@@ -236,7 +259,7 @@ def xtrace(
     >>> bool(abs(est.value - np.trace(f.hessian(x))) < 3 * est.stderr), est.probes
     (True, 50)
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 4)
+    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 4, progress, pairs=True)
     k = m // 2
     _sketch_size(n, k, m, "XTrace")
     Om = _signs(s, 0, k, n).T
@@ -279,6 +302,7 @@ def xdiag(
     threads: int | None = None,
     scheme: Scheme | None = None,
     step: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by XDiag (Epperly, Tropp and Webber 2024).
 
@@ -308,7 +332,7 @@ def xdiag(
     >>> bool(np.abs(est.value - np.diag(A)).max() < 0.01)    # Hutchinson's: 15
     True
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 4)
+    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 4, progress, pairs=True)
     k = m // 2
     _sketch_size(n, k, m, "XDiag")
     Om = _signs(s, 0, k, n).T
@@ -334,6 +358,7 @@ def diagpp(
     threads: int | None = None,
     scheme: Scheme | None = None,
     step: float | None = None,
+    progress: Progress = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Diag++ (Baston and Nakatsukasa 2022).
 
@@ -360,7 +385,7 @@ def diagpp(
     >>> bool(np.abs(est.value - np.diag(A)).max() < 0.01)
     True
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 3)
+    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 3, progress)
     k = m // 3
     rest = m - 2 * k
     _sketch_size(n, k, m, "Diag++")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -13,6 +15,7 @@ from scipy.sparse.linalg import eigsh
 
 from . import _core
 from ._validation import PROBE_LANES, as_count, as_point, as_seed, check_memory
+from .progress import Progress, Reporter, reporter
 from .scipy_adapters import HessianOperator
 from .sources import Scheme
 
@@ -138,13 +141,21 @@ class SpectralDensity:
         return plot_spectral_density(self, ax=ax, **kwargs)
 
 
+def _report_from(report: Reporter, base: int, done: int) -> None:
+    report(base + done)
+
+
 def _lanczos_group(
-    op: HessianOperator, starts: NDArray[np.float64], steps: int
+    op: HessianOperator,
+    starts: NDArray[np.float64],
+    steps: int,
+    on_step: Callable[[int], None] | None = None,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Lanczos with full reorthogonalisation from each row of ``starts``, run together.
 
     Returns, per start vector, the diagonal alpha and off-diagonal beta of its
-    tridiagonal matrix.  Each step is one ``matmat`` of the still-running vectors.
+    tridiagonal matrix.  Each step is one ``matmat`` of the still-running vectors, after
+    which ``on_step(steps done)`` is called when given.
     """
     count, n = starts.shape
     Q = np.zeros((count, steps, n))
@@ -164,6 +175,8 @@ def _lanczos_group(
         basis = Q[running, : j + 1]
         for _ in range(2):
             W -= np.einsum("kjn,kj->kn", basis, np.einsum("kjn,kn->kj", basis, W))
+        if on_step is not None:
+            on_step(j + 1)
         if j == steps - 1:
             break
         b = np.linalg.norm(W, axis=1)
@@ -194,6 +207,7 @@ def spectral_density(
     scheme: Scheme | None = None,
     step: float | None = None,
     threads: int | None = None,
+    progress: Progress = None,
 ) -> SpectralDensity:
     """Estimate the Hessian's eigenvalue density by stochastic Lanczos quadrature (SLQ).
 
@@ -222,6 +236,10 @@ def spectral_density(
     seed : int, optional
     scheme, step, threads : optional
         As for :class:`~hessprobe.HessianOperator`.
+    progress : bool or callable, optional
+        ``True`` for a bar, or ``progress(done, total)`` after each Lanczos step of a
+        group of 8 vectors, counting steps: total = groups x steps
+        (:mod:`hessprobe.progress`).
 
     Returns
     -------
@@ -249,12 +267,17 @@ def spectral_density(
         raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
     nodes: list[NDArray[np.float64]] = []
     weights: list[NDArray[np.float64]] = []
-    for first in range(0, nvec, _GROUP):
+    groups = range(0, nvec, _GROUP)
+    report = reporter(progress, len(groups) * m, "Lanczos steps")
+    for g, first in enumerate(groups):
         starts = _core.rademacher(s, first, min(_GROUP, nvec - first), n)
-        for a, b in _lanczos_group(op, starts, m):
+        on_step = None if report is None else partial(_report_from, report, g * m)
+        for a, b in _lanczos_group(op, starts, m, on_step):
             theta, U = eigh_tridiagonal(a, b)
             nodes.append(theta)
             weights.append(U[0] ** 2 / nvec)
+    if report is not None:
+        report.finish()
     node = np.concatenate(nodes)
     weight = np.concatenate(weights)
     spread = float(node.max() - node.min())

@@ -41,6 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_memory, resolve_threads
 from .kinds.base import Prepared
+from .progress import Progress, reporter
 from .sources import Scheme, prepare
 
 __all__ = ["Colouring", "coloured_products", "colouring", "hessian_diag", "structured_hessian"]
@@ -213,27 +214,44 @@ def band_classes(n: int, b: int) -> list[Columns]:
 
 
 def coloured_products(
-    prepared: Prepared, classes: list[Columns], threads: int, block: int
+    prepared: Prepared,
+    classes: list[Columns],
+    threads: int,
+    block: int,
+    progress: Progress = None,
 ) -> Iterator[tuple[int, _F64]]:
     """Yield (first, HP) for the colours in runs of ``block``: HP = (H P')' of their probes.
 
     Row c of HP is H times the indicator of colour ``first + c`` (its columns in
     ``classes``); the products are those for unit-like directions
     (:meth:`~hessprobe.kinds.base.Prepared.unit_hvp`), and the memory is O(block x n)
-    however many colours there are.
+    however many colours there are.  ``progress`` hears of the colours done after each
+    run of them is used.
     """
+    report = reporter(progress, len(classes), "colours")
     for first in range(0, len(classes), block):
         run = classes[first : first + block]
         P = np.zeros((len(run), prepared.n))
         for row, cols in zip(P, run):
             row[cols] = 1.0
         yield first, prepared.unit_hvp(P, threads)
+        if report is not None:
+            report(first + len(run))
+    if report is not None:
+        report.finish()
 
 
-def _diagonal(prepared: Prepared, classes: list[Columns], threads: int) -> _F64:
+def kernel_done(progress: Progress, total: int) -> None:
+    """Report a recovery that a kind's own kernel did in one call: ``(total, total)``."""
+    report = reporter(progress, total, "columns")
+    if report is not None:
+        report.finish()
+
+
+def _diagonal(prepared: Prepared, classes: list[Columns], threads: int, progress: Progress) -> _F64:
     """diag(H) from the coloured products: d_j = (H P_colour(j))_j."""
     diag = np.empty(prepared.n)
-    for first, HP in coloured_products(prepared, classes, threads, COLOUR_BLOCK):
+    for first, HP in coloured_products(prepared, classes, threads, COLOUR_BLOCK, progress):
         for row, cols in zip(HP, classes[first:]):
             diag[cols] = row[cols]
     return diag
@@ -248,6 +266,7 @@ def hessian_diag(
     scheme: Scheme | None = None,
     step: float | None = None,
     threads: int | None = None,
+    progress: Progress = None,
 ) -> NDArray[np.float64]:
     """Return the Hessian's diagonal from coloured HVPs: exact for a banded or sparse H.
 
@@ -272,6 +291,9 @@ def hessian_diag(
         unit columns (:func:`hessprobe.dense.column_step`).
     threads : int, optional
         Threads for the HVPs.
+    progress : bool or callable, optional
+        ``True`` for a bar, or ``progress(done, total)`` with the colours (HVPs) done
+        after each block of them (:mod:`hessprobe.progress`).
 
     Returns
     -------
@@ -294,13 +316,16 @@ def hessian_diag(
         if bandwidth is not None:
             raise ValueError("give at most one of bandwidth= and sparsity=")
         col = colouring(n, sparsity=sparsity)
-        return _diagonal(prepared, colour_classes(col.colours, col.count), t)
+        return _diagonal(prepared, colour_classes(col.colours, col.count), t, progress)
     if bandwidth is None:
         own = prepared.diagonal_kernel(t)
         if own is not None:
+            b = prepared.bandwidth
+            kernel_done(progress, n if b is None else min(2 * b + 1, n))
             return own
     b = prepared.bandwidth if bandwidth is None else _as_bandwidth(bandwidth)
-    return _diagonal(prepared, band_classes(n, n - 1 if b is None else min(b, n - 1)), t)
+    classes = band_classes(n, n - 1 if b is None else min(b, n - 1))
+    return _diagonal(prepared, classes, t, progress)
 
 
 def structured_hessian(
@@ -312,6 +337,7 @@ def structured_hessian(
     scheme: Scheme | None = None,
     step: float | None = None,
     threads: int | None = None,
+    progress: Progress = None,
 ) -> scipy.sparse.csr_array:
     """Return the banded or sparse Hessian as a ``scipy.sparse.csr_array`` (n, n).
 
@@ -319,7 +345,8 @@ def structured_hessian(
     ``colouring(...).count`` HVPs.  Entries outside the pattern are not stored.  For an
     exact source (a built-in) the entries are not symmetrised; for finite differences
     they are, (H + H') / 2, as in the dense case.  A pattern whose entries cannot fit in
-    memory is refused up front (MemoryError naming the argument).
+    memory is refused up front (MemoryError naming the argument).  ``progress`` as for
+    :func:`hessian_diag`.
     """
     prepared = prepare(source, x, scheme, step)
     n = prepared.n
@@ -328,7 +355,7 @@ def structured_hessian(
     values = np.empty(col.rows.shape[0])
     owner = col.colours[col.cols]
     classes = colour_classes(col.colours, col.count)
-    for first, HP in coloured_products(prepared, classes, t, COLOUR_BLOCK):
+    for first, HP in coloured_products(prepared, classes, t, COLOUR_BLOCK, progress):
         k = np.flatnonzero((owner >= first) & (owner < first + HP.shape[0]))
         values[k] = HP[owner[k] - first, col.rows[k]]
     H = scipy.sparse.csr_array((values, (col.rows, col.cols)), shape=(n, n))

@@ -59,7 +59,9 @@ struct ProbeOptions {
     std::size_t probes = 1000;
     std::uint64_t seed = 0;
     int threads = 1;
-    std::function<void()> between_rounds;  // e.g. a Ctrl-C check; may throw
+    // Called between rounds with the probes done so far (a progress report, a Ctrl-C
+    // check); may throw.
+    std::function<void(std::size_t)> between_rounds;
     double tol = 0.0;  // > 0: stop once the relative standard error is <= tol (probes: the maximum)
 };
 
@@ -336,7 +338,7 @@ ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, std::s
             {
                 vault.run([&] {
                     sums.finish_round(blocks.data(), count);
-                    if (opt.between_rounds) opt.between_rounds();
+                    if (opt.between_rounds) opt.between_rounds(blocks[count - 1].first + blocks[count - 1].active);
                     if (check) met = sums.target_met(opt.tol);
                 });
                 stop = vault.stopped();

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Prepared", "ProbeResult", "Source"]
+__all__ = ["Callback", "Prepared", "ProbeResult", "Source"]
 
 _F64 = NDArray[np.float64]
+
+#: A progress callback: called as ``callback(done, total)`` between blocks of work.
+Callback = Callable[[int, int], None]
 
 #: What a probing run returns: (diagonal or None, its stderr or None, trace, its stderr,
 #: the per-probe trace samples).
@@ -94,9 +98,19 @@ class Prepared(ABC):
 
     @abstractmethod
     def probe(
-        self, probes: int, seed: int, threads: int, diagonal: bool, tol: float
+        self,
+        probes: int,
+        seed: int,
+        threads: int,
+        diagonal: bool,
+        tol: float,
+        progress: Callback | None = None,
     ) -> ProbeResult:
-        """Run Hutchinson probing: probes 0 .. probes - 1 of ``seed`` (tol 0: no target)."""
+        """Run Hutchinson probing: probes 0 .. probes - 1 of ``seed`` (tol 0: no target).
+
+        ``progress``, when given, is called as ``progress(done, probes)`` between blocks
+        with the probes done so far (and may raise to stop the run).
+        """
 
     @abstractmethod
     def gradient(self, threads: int) -> _F64:

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._validation import as_point, check_all_finite
-from .base import Prepared, ProbeResult, Source
+from .base import Callback, Prepared, ProbeResult, Source
 
 __all__ = ["BuiltinPrepared", "BuiltinSource"]
 
@@ -76,10 +76,16 @@ class BuiltinPrepared(Prepared):
         return out
 
     def probe(
-        self, probes: int, seed: int, threads: int, diagonal: bool, tol: float
+        self,
+        probes: int,
+        seed: int,
+        threads: int,
+        diagonal: bool,
+        tol: float,
+        progress: Callback | None = None,
     ) -> ProbeResult:
         result: ProbeResult = self.source.core.probe(
-            self.point, probes, seed, threads, diagonal, tol
+            self.point, probes, seed, threads, diagonal, tol, progress
         )
         return result
 

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._validation import as_point, check_all_finite
-from .base import Prepared, ProbeResult, Source
+from .base import Callback, Prepared, ProbeResult, Source
 
 __all__ = ["SCHEMES", "FiniteDifferencePrepared", "FiniteDifferenceSource", "Scheme", "column_step"]
 
@@ -105,7 +105,13 @@ class FiniteDifferencePrepared(Prepared):
         return self._fd_hvp(V, step, threads)
 
     def probe(
-        self, probes: int, seed: int, threads: int, diagonal: bool, tol: float
+        self,
+        probes: int,
+        seed: int,
+        threads: int,
+        diagonal: bool,
+        tol: float,
+        progress: Callback | None = None,
     ) -> ProbeResult:
         src = self.source
         result: ProbeResult = _core.fd_probe(
@@ -119,6 +125,7 @@ class FiniteDifferencePrepared(Prepared):
             src.scheme,
             src.step or 0.0,
             tol,
+            progress,
         )
         return result
 
