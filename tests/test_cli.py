@@ -144,10 +144,15 @@ def test_plot(tmp_path):
     assert out.returncode == 0 and (tmp_path / "d.png").stat().st_size > 0
 
 
-def test_bench_from_a_checkout_needs_it_there(monkeypatch):
+def test_bench_runs_from_a_checkout_and_says_so_otherwise():
     from hessprobe.cli.simple import bench_script
 
-    assert bench_script() == ROOT / "bench" / "run.py"  # this suite runs from a checkout
+    script = bench_script()
+    if script is not None:  # an editable install: the quick suite (tests/test_bench_quick.py)
+        assert script == ROOT / "bench" / "run.py"
+        return
+    out = run("bench")
+    assert out.returncode == 2 and "ships with the source" in out.stderr
 
 
 BAD = {

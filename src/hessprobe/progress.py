@@ -43,6 +43,7 @@ class TextBar:
     Examples
     --------
     >>> import io
+    >>> from hessprobe.progress import TextBar
     >>> out = io.StringIO()
     >>> bar = TextBar(4, "trace", out)
     >>> bar(4, 4)
