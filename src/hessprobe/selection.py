@@ -105,13 +105,7 @@ def trace(
         "hutch++": hutchpp,
         "xtrace": xtrace,
     }
-    options = {
-        "seed": seed,
-        "threads": threads,
-        "scheme": scheme,
-        "step": step,
-        "progress": progress,
-    }
+    options = dict(seed=seed, threads=threads, scheme=scheme, step=step, progress=progress)
     return _estimate(estimators[method], source, x, hvps, tol, options)
 
 
@@ -167,13 +161,7 @@ def diagonal(
         "diag++": diagpp,
         "xdiag": xdiag,
     }
-    options = {
-        "seed": seed,
-        "threads": threads,
-        "scheme": scheme,
-        "step": step,
-        "progress": progress,
-    }
+    options = dict(seed=seed, threads=threads, scheme=scheme, step=step, progress=progress)
     return _estimate(estimators[method], source, x, hvps, tol, options)
 
 
