@@ -31,7 +31,7 @@ def plot(draw: Callable[[Any], None]) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("(no plot: matplotlib is not installed)")
+        print("(no plot, matplotlib is not installed)")
         return
     fig, ax = plt.subplots(figsize=(6, 4))
     draw(ax)

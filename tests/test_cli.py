@@ -152,7 +152,7 @@ def test_bench_runs_from_a_checkout_and_says_so_otherwise():
         assert script == ROOT / "bench" / "run.py"
         return
     out = run("bench")
-    assert out.returncode == 2 and "ships with the source" in out.stderr
+    assert out.returncode == 2 and "ship with the source" in out.stderr
 
 
 BAD = {

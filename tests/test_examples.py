@@ -100,4 +100,4 @@ def test_example_prints_the_reference_numbers(name, tmp_path):
     if plotting:
         assert png.stat().st_size > 0 and f"plot saved to {png}" in text
     else:
-        assert "(no plot: matplotlib is not installed)" in text
+        assert "(no plot, matplotlib is not installed)" in text
