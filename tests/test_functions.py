@@ -580,6 +580,19 @@ def test_arrays_are_not_modified(hp, builtin_case):
 # ======================================================================================
 
 
+def test_core_constants_python_reads(hp):
+    # the values the finite-difference steps and the probing blocks are built on
+    from hessprobe import _core
+
+    eps = np.finfo(np.float64).eps
+    assert_allclose(_core.step_factor("central"), eps ** (1 / 3), rtol=1e-15)
+    assert_allclose(_core.step_factor("forward"), eps**0.5, rtol=1e-15)
+    assert _core.step_factor("complex") == 1e-20
+    with pytest.raises(ValueError, match="scheme"):
+        _core.step_factor("backward")
+    assert _core.probe_lanes == hp.info()["probe_lanes"] == max(hp.info()["lanes"]) == 8
+
+
 def test_info_keys(hp):
     info = hp.info()
     assert isinstance(info, dict)

@@ -134,7 +134,7 @@ def check_memory(nbytes: int, what: str) -> None:
         )
 
 
-#: Lanes of a probing block: probe_lanes of the core (cpp/include/hessprobe/lanes.hpp).
+#: Lanes of a probing block: probe_lanes of the core (cpp/include/hessprobe/fold.hpp).
 PROBE_LANES = int(_core.probe_lanes)
 
 
