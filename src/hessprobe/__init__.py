@@ -28,8 +28,16 @@ except ImportError as err:  # pragma: no cover - only without a built extension
         "development) rather than importing it from the source tree."
     ) from err
 
-from . import functions, optim, sketching
+from . import compiled, functions, optim, sketching
 from ._info import info
+from .compiled import (
+    CompiledFunction,
+    CompileError,
+    compile_gradient,
+    compiled_function,
+    get_cmake_dir,
+    get_include,
+)
 from .dense import hessian
 from .estimators import Estimate, hutchinson_diag, hutchinson_trace
 from .gauss_newton import GaussNewtonOperator, gauss_newton
@@ -44,6 +52,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Colouring",
+    "CompileError",
+    "CompiledFunction",
     "Estimate",
     "GaussNewtonOperator",
     "Gradient",
@@ -51,10 +61,15 @@ __all__ = [
     "SpectralDensity",
     "__version__",
     "colouring",
+    "compile_gradient",
+    "compiled",
+    "compiled_function",
     "diagonal",
     "eigenvalues",
     "functions",
     "gauss_newton",
+    "get_cmake_dir",
+    "get_include",
     "hessian",
     "hessian_diag",
     "hessp",

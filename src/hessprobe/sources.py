@@ -7,6 +7,8 @@ with the point) and hands the result to its engine, which uses only the operatio
 * an object with a ``__hessprobe_source__()`` method returning a
   :class:`~hessprobe.kinds.base.Source` (the built-ins of :mod:`hessprobe.functions`:
   exact HVPs by dual numbers);
+* a PyCapsule of a compiled function (``hessprobe::make_capsule``, see
+  :mod:`hessprobe.compiled`: exact HVPs by the engines inside the user's shared object);
 * a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core);
 * a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)`` (finite
   differences of a Python gradient).
@@ -34,6 +36,7 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from .kinds.base import Prepared, Source
+from .kinds.compiled import CompiledSource, is_compiled_capsule
 from .kinds.finite_difference import Scheme
 from .kinds.gradient import Gradient, GradientSource
 from .kinds.native import NativeSource, is_low_level_callable
@@ -51,6 +54,8 @@ def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None
         kind = source
     elif hasattr(type(source), "__hessprobe_source__"):
         kind = source.__hessprobe_source__()
+    elif is_compiled_capsule(source):
+        kind = CompiledSource.from_capsule(source)
     elif is_low_level_callable(source):
         kind = NativeSource(source)
     elif isinstance(source, Gradient):
