@@ -102,7 +102,7 @@ def get_cmake_dir() -> str:
     for candidate in (_PACKAGE / "share" / "cmake" / "hessprobe", _PACKAGE.parents[1] / "cmake"):
         if (candidate / "hessprobeConfig.cmake").is_file():
             return str(candidate)
-    raise RuntimeError(f"hessprobe's CMake config file is missing from this installation: {_PACKAGE}")
+    raise RuntimeError(f"hessprobeConfig.cmake is missing from this installation: {_PACKAGE}")
 
 
 class CompileError(RuntimeError):
@@ -180,7 +180,7 @@ def compiler_flags() -> list[str]:
     return flags
 
 
-_PRELUDE = "#include <hessprobe/export.hpp>\n#line 1 \"<compile_gradient source>\"\n"
+_PRELUDE = '#include <hessprobe/export.hpp>\n#line 1 "<compile_gradient source>"\n'
 
 
 def _headers_digest(include: str) -> str:
@@ -214,7 +214,7 @@ def _build(text: str, command_prefix: list[str], flags: list[str], verbose: bool
         command = [
             *command_prefix,
             *flags,
-            f"-DHESSPROBE_USER_FLAGS=\"{user_flags}\"",
+            f'-DHESSPROBE_USER_FLAGS="{user_flags}"',
             "-I",
             include,
             str(src),
