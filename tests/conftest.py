@@ -184,3 +184,21 @@ def cython_rosen(tmp_path_factory: pytest.TempPathFactory) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# --------------------------------------------------------------------------------------
+# Compiled functions (hp.compile_gradient): one cache directory per session
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Point hp.compile_gradient's cache at a per-session directory (unless the caller set one)."""
+    if os.environ.get("HESSPROBE_CACHE_DIR"):
+        yield None
+        return
+    os.environ["HESSPROBE_CACHE_DIR"] = str(tmp_path_factory.mktemp("compile-cache"))
+    try:
+        yield None
+    finally:
+        os.environ.pop("HESSPROBE_CACHE_DIR", None)

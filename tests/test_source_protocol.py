@@ -7,8 +7,11 @@ NumPy's A @ v.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
+from compiled_cases import HAS_COMPILER, compiled_quadratic
 from numpy.testing import assert_allclose
 
 import hessprobe as hp
@@ -80,9 +83,21 @@ ENTRIES = {
 }
 
 
-@pytest.mark.parametrize("source", [MatrixSource(), Wrapper()], ids=["Source", "protocol"])
+@functools.cache
+def _compiled() -> object:
+    """The same quadratic in C++, A and b passed as params (hp.compile_gradient)."""
+    if not HAS_COMPILER:
+        pytest.skip("no C++ compiler on PATH")
+    return compiled_quadratic(A, b)
+
+
+@pytest.mark.parametrize(
+    "source", [MatrixSource(), Wrapper(), "compiled"], ids=["Source", "protocol", "compiled"]
+)
 @pytest.mark.parametrize("entry", list(ENTRIES))
 def test_an_outside_kind_works_at_every_entry_point(entry, source):
+    if source == "compiled":
+        source = _compiled()
     got = np.asarray(ENTRIES[entry](source))
     want = np.asarray(ENTRIES[entry](BUILTIN))
     scale = np.abs(want).max()

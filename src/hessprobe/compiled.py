@@ -222,7 +222,9 @@ def _build(text: str, command_prefix: list[str], flags: list[str], verbose: bool
             str(out),
         ]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            # LC_ALL=C: plain ASCII quotes in the messages
+            env = {**os.environ, "LC_ALL": "C"}
+            done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         except OSError as err:
             raise CompileError(
                 f"compile_gradient could not run the C++ compiler {command_prefix[0]!r}: {err}",

@@ -29,6 +29,7 @@ inline void release_capsule(PyObject* capsule) {
 // with a Python exception set.
 template <class F>
 PyObject* make_capsule(F f) noexcept {
+    static_assert(exported::check_contract<F>(), "see the message above");
     hessprobe_error err{};
     const hessprobe_source_v1* table = nullptr;
     if (exported::guarded(&err, [&] { table = exported::make_table(std::move(f)); }) != HESSPROBE_OK) {

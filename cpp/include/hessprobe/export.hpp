@@ -78,6 +78,27 @@ struct has_value : std::false_type {};
 template <class F>
 struct has_value<F, std::void_t<decltype(std::declval<const F&>().value(static_cast<const double*>(nullptr),
                                                                            std::size_t{}))>> : std::true_type {};
+// Whether F has the gradient of the contract (concept.hpp), on double and on Dual<8>.
+template <class F, class T, class In, class Out, class = void>
+struct has_gradient_on : std::false_type {};
+template <class F, class T, class In, class Out>
+struct has_gradient_on<
+    F, T, In, Out,
+    std::void_t<decltype(std::declval<const F&>().template gradient<T>(
+        std::declval<const In&>(), std::declval<const decltype(std::declval<const F&>().template make_state<T>(
+                                       std::size_t{}))&>(),
+        std::declval<Out&>(), std::size_t{}, std::size_t{}, std::size_t{}))>> : std::true_type {};
+template <class F>
+inline constexpr bool has_gradient = has_gradient_on<F, double, PointInput, GradientOutput>::value &&
+                                     has_gradient_on<F, Dual<8>, RowInput<8>, RowOutput<8>>::value;
+template <class F, class = void>
+struct has_state_parts : std::false_type {};
+template <class F>
+struct has_state_parts<F, std::void_t<decltype(std::declval<const F&>().prepare_parts(std::size_t{}))>>
+    : std::true_type {};
+template <class>
+inline constexpr bool always_false = false;
+
 template <class F, class = void>
 struct has_name : std::false_type {};
 template <class F>
@@ -192,9 +213,32 @@ struct Holder {
 
 // A new table serving f; released by table->destroy(table->self).
 template <class F>
+const hessprobe_source_v1* make_table(F f);
+
+// Checks F against the contract before anything is instantiated on it, so that a wrong
+// signature is one clear error rather than pages of template backtrace.
+template <class F>
+constexpr bool check_contract() {
+    if constexpr (!has_state_parts<F>::value) {
+        static_assert(always_false<F>,
+                      "hessprobe: the function must derive from hessprobe::Stateless or define the state parts "
+                      "make_state<T>(n), prepare_parts(n), prepare<T>(state, x, part, n), finish<T>(state) "
+                      "(see hessprobe/functions/concept.hpp)");
+        return false;
+    } else if constexpr (!has_gradient<F>) {
+        static_assert(always_false<F>,
+                      "hessprobe: the function needs template <class T, class In, class Out> void gradient("
+                      "const In& x, const State& s, Out& g, std::size_t begin, std::size_t end, std::size_t n) "
+                      "const, calling g.set(i, g_i) for i in [begin, end) (see hessprobe/functions/concept.hpp)");
+        return false;
+    } else {
+        return true;
+    }
+}
+
+template <class F>
 const hessprobe_source_v1* make_table(F f) {
-    static_assert(std::is_copy_constructible<F>::value || std::is_move_constructible<F>::value,
-                  "a compiled function must be movable");
+    static_assert(std::is_move_constructible<F>::value, "hessprobe: a compiled function must be movable");
     auto holder = std::make_unique<Holder<F>>(std::move(f));
     hessprobe_source_v1& t = holder->table;
     t.abi_version = HESSPROBE_ABI_VERSION;
@@ -224,6 +268,9 @@ const hessprobe_source_v1* make_table(F f) {
 template <class F>
 const hessprobe_source_v1* create(const double* params, std::size_t count, hessprobe_error* err) noexcept {
     const hessprobe_source_v1* table = nullptr;
+    if constexpr (!check_contract<F>()) {
+        return nullptr;
+    } else {
     const int status = guarded(err, [&] {
         if constexpr (std::is_constructible<F, const double*, std::size_t>::value) {
             table = make_table(F(params, count));
@@ -236,6 +283,7 @@ const hessprobe_source_v1* create(const double* params, std::size_t count, hessp
         }
     });
     return status == HESSPROBE_OK ? table : nullptr;
+    }
 }
 
 }  // namespace exported
