@@ -30,6 +30,7 @@ MODULES = [
     "hessprobe.selection",
     "hessprobe.progress",
     "hessprobe.cli",
+    "hessprobe.compiled",
 ]
 
 
