@@ -155,9 +155,8 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> NativeRosen:
     return NativeRosen(ctypes.CDLL(str(out)))
 
 
-@pytest.fixture(scope="session")
-def cython_rosen(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """tests/native/cy_rosen.pyx cythonized and compiled in a temporary directory."""
+def _cythonize(tmp_path_factory: pytest.TempPathFactory, name: str) -> Any:
+    """tests/native/<name>.pyx cythonized and compiled in a temporary directory, imported."""
     import glob
     import importlib.util
     import shutil
@@ -165,25 +164,37 @@ def cython_rosen(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     pytest.importorskip("Cython")
     if _find_c_compiler() is None:
-        pytest.skip("no C compiler (cc, gcc or clang) on PATH: cannot build native/cy_rosen.pyx")
+        pytest.skip(f"no C compiler (cc, gcc or clang) on PATH: cannot build native/{name}.pyx")
     work = tmp_path_factory.mktemp("cython")
-    pyx = work / "cy_rosen.pyx"
-    shutil.copy(os.path.join(NATIVE_DIR, "cy_rosen.pyx"), pyx)
+    pyx = work / f"{name}.pyx"
+    shutil.copy(os.path.join(NATIVE_DIR, f"{name}.pyx"), pyx)
     env = dict(os.environ)
     env["CFLAGS"] = (env.get("CFLAGS", "") + " -ffp-contract=off").strip()
     cmd = [sys.executable, "-m", "Cython.Build.Cythonize", "-i", "-q", str(pyx)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=env)
-    built = glob.glob(str(work / "cy_rosen*.so")) + glob.glob(str(work / "cy_rosen*.pyd"))
+    built = glob.glob(str(work / f"{name}*.so")) + glob.glob(str(work / f"{name}*.pyd"))
     if proc.returncode != 0 or not built:
         pytest.skip(
-            "building tests/native/cy_rosen.pyx with cythonize failed (environment: Cython, "
+            f"building tests/native/{name}.pyx with cythonize failed (environment: Cython, "
             f"setuptools, Python headers or compiler): {(proc.stdout + proc.stderr)[-2000:]}"
         )
-    spec = importlib.util.spec_from_file_location("cy_rosen", built[0])
+    spec = importlib.util.spec_from_file_location(name, built[0])
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def cython_rosen(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """tests/native/cy_rosen.pyx cythonized and compiled in a temporary directory."""
+    return _cythonize(tmp_path_factory, "cy_rosen")
+
+
+@pytest.fixture(scope="session")
+def cython_tangent(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """tests/native/cy_tangent.pyx (tangent callbacks) cythonized and compiled."""
+    return _cythonize(tmp_path_factory, "cy_tangent")
 
 
 # --------------------------------------------------------------------------------------

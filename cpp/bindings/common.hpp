@@ -64,5 +64,6 @@ void bind_functions(py::module_& m);
 void bind_native(py::module_& m);
 void bind_finite_difference(py::module_& m);
 void bind_compiled(py::module_& m);
+void bind_tangent(py::module_& m);
 
 }  // namespace hessprobe::bindings

@@ -44,7 +44,7 @@ from .gauss_newton import GaussNewtonOperator, gauss_newton
 from .hvp import hvp
 from .scipy_adapters import HessianOperator, hessp
 from .selection import diagonal, trace
-from .sources import Gradient
+from .sources import Gradient, Tangent
 from .spectra import SpectralDensity, eigenvalues, plot_spectral_density, spectral_density
 from .structured import Colouring, colouring, hessian_diag
 
@@ -59,6 +59,7 @@ __all__ = [
     "Gradient",
     "HessianOperator",
     "SpectralDensity",
+    "Tangent",
     "__version__",
     "colouring",
     "compile_gradient",

@@ -9,6 +9,9 @@ with the point) and hands the result to its engine, which uses only the operatio
   exact HVPs by dual numbers);
 * a PyCapsule of a compiled function (``hessprobe::make_capsule``, see
   :mod:`hessprobe.compiled`: exact HVPs by the engines inside the user's shared object);
+* a :class:`Tangent`, or a ``scipy.LowLevelCallable`` with the tangent-callback
+  signature (a native gradient with its own exact tangents, see
+  :mod:`hessprobe.kinds.tangent`);
 * a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core);
 * a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)`` (finite
   differences of a Python gradient).
@@ -40,8 +43,9 @@ from .kinds.compiled import CompiledSource, is_compiled_capsule
 from .kinds.finite_difference import Scheme
 from .kinds.gradient import Gradient, GradientSource
 from .kinds.native import NativeSource, is_low_level_callable
+from .kinds.tangent import Tangent, TangentSource, is_tangent_callable
 
-__all__ = ["Gradient", "Prepared", "Scheme", "Source", "prepare", "resolve"]
+__all__ = ["Gradient", "Prepared", "Scheme", "Source", "Tangent", "prepare", "resolve"]
 
 
 def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None) -> Source:
@@ -56,6 +60,10 @@ def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None
         kind = source.__hessprobe_source__()
     elif is_compiled_capsule(source):
         kind = CompiledSource.from_capsule(source)
+    elif isinstance(source, Tangent):
+        kind = TangentSource(source)
+    elif is_tangent_callable(source):
+        kind = TangentSource(Tangent(source))
     elif is_low_level_callable(source):
         kind = NativeSource(source)
     elif isinstance(source, Gradient):
@@ -64,8 +72,9 @@ def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None
         kind = GradientSource(Gradient(source))
     else:
         raise TypeError(
-            "source must be a hessprobe built-in function, a gradient callable, "
-            f"hessprobe.Gradient or scipy.LowLevelCallable; got {type(source).__name__}"
+            "source must be a hessprobe built-in or compiled function, a gradient callable, "
+            "hessprobe.Gradient, hessprobe.Tangent or scipy.LowLevelCallable; "
+            f"got {type(source).__name__}"
         )
     return kind.with_options(scheme, step)
 
