@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,34 @@ def import_hessprobe(b: Bench) -> Any:
     return hp
 
 
+USER_SOURCE = Path(__file__).resolve().parent / "csrc" / "user_rosenbrock.cpp"
+_compiled: dict[str, Any] = {}
+
+
+def compile_user_function(b: Bench, hp: Any) -> Any:
+    """bench/csrc/user_rosenbrock.cpp through hp.compile_gradient (once a run), or None."""
+    if "f" in _compiled:
+        return _compiled["f"]
+    _compiled["f"] = None
+    if not hasattr(hp, "compile_gradient"):
+        return None
+    t0 = perf()
+    try:
+        f = hp.compile_gradient(USER_SOURCE.read_text(), function="UserRosenbrock")
+    except hp.CompileError as e:  # no compiler: the environment, not hessprobe
+        b.note(f"compile_gradient unavailable ({str(e).splitlines()[0]}); its rows are skipped")
+        return None
+    except Exception as e:
+        b.hp_errors.append(f"hp.compile_gradient(user_rosenbrock.cpp): {type(e).__name__}: {e}")
+        return None
+    b.note(
+        f"user C++ Rosenbrock (bench/csrc/user_rosenbrock.cpp) via hp.compile_gradient: "
+        f"{perf() - t0:.2f} s to compile or load from the cache"
+    )
+    _compiled["f"] = f
+    return f
+
+
 def hutchinson_diag(hp: Any, source: Any, x: np.ndarray, probes: int, threads: int) -> Any:
     """The one Hutchinson call of the bench (seed 0)."""
     return hp.hutchinson_diag(source, x, hvps=probes, seed=0, threads=threads)
@@ -62,6 +91,7 @@ class HessprobeRows:
             self.f = hp.functions.rosenbrock()
         except Exception as e:
             b.hp_errors.append(f"hp.functions.rosenbrock(): {e}")
+        self.user = compile_user_function(b, hp)
 
     def adder(self, task: str) -> Any:
         return self.b.adder(task, self.p.n, "hessprobe")
@@ -86,6 +116,14 @@ class HessprobeRows:
                 lambda th=th: hp.hvp(f, x, v, threads=th),
                 err=p.e_hv,
             )
+        if self.user is not None:
+            u = self.user
+            add(
+                "hessprobe compile_gradient user C++ u.hvp(x, v)",
+                "hp_cxx_hvp",
+                lambda: u.hvp(x, v),
+                err=p.e_hv,
+            )
 
     def block(self) -> None:
         f, p = self.f, self.p
@@ -104,6 +142,14 @@ class HessprobeRows:
             lambda: np.stack([f.hvp(x, r) for r in V8]),
             err=p.e_blk,
         )
+        if self.user is not None:
+            u = self.user
+            add(
+                f"hessprobe compile_gradient user C++ u.hvp(x, V) with V ({NBLOCK}, n)",
+                "hp_cxx_blk",
+                lambda: u.hvp(x, V8),
+                err=p.e_blk,
+            )
 
     def fd(self) -> None:
         hp, p = self.hp, self.p
@@ -152,6 +198,15 @@ class HessprobeRows:
                 lambda: hutch(f, 1),
                 err=p.e_d,
             )
+        if self.user is not None:
+            for th in sorted(self.threads(), reverse=True):
+                add(
+                    f"hessprobe compile_gradient user C++, threads={th}",
+                    f"hp_cxx_hutch_t{th}",
+                    lambda th=th: hutch(self.user, th),
+                    err=p.e_d,
+                    note="exact: the engines compiled in the user's .so",
+                )
         if self.llc is not None:
             for th in self.threads():
                 add(

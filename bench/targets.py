@@ -128,6 +128,17 @@ def evaluate_targets(b: Bench) -> None:
         detail=r1.get("note", "") if r1 else "",
     )
 
+    # issue 13: a user's compiled C++ function against the built-in of the same shape
+    t_c = b.t(n, f"hp_cxx_hutch_t{T}")
+    what = f"compiled user C++ / built-in, Hutchinson {PROBES} probes, threads={T}"
+    tg.times("#13", what, t_c, t_h, "<=", 1.2)
+    t_cb = b.t(n, "hp_cxx_blk")
+    tg.times("#13", f"compiled user C++ / built-in, block of {NBLOCK} HVPs", t_cb, t_b, "<=", 1.2)
+    tg.times("#13", "compiled user C++ / built-in, one HVP", b.t(n, "hp_cxx_hvp"), t_hvp, "<=", 1.2)
+    what = f"best JAX Hutchinson ({PROBES} probes) / compiled user C++ (threads={T})"
+    absent = "best JAX Hutchinson / compiled user C++ (JAX not installed)"
+    tg.best_of("#13", what, absent, fastest(b, n, JAX_HUTCHS), t_c, 1)
+
     bd = bound(b, n, f"hp_hutch_t{T}")
     tg.add(
         "#5",

@@ -53,7 +53,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
+from ._validation import resolve_threads
+from .dense import hessian
+from .hvp import hvp
 from .kinds.compiled import CompiledSource
+from .structured import hessian_diag
 
 __all__ = [
     "CompileError",
@@ -421,24 +425,16 @@ class CompiledFunction:
 
     def grad(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the gradient g(x), shape (n,)."""
-        from ._validation import resolve_threads
-
         return self._source.at(x).gradient(resolve_threads(threads))
 
     def hvp(self, x: ArrayLike, v: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return exact Hessian-vector products H(x) v (v of shape (n,) or (k, n))."""
-        from .hvp import hvp
-
         return hvp(self, x, v, threads=threads)
 
     def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the dense Hessian, shape (n, n)."""
-        from .dense import hessian
-
         return hessian(self, x, threads=threads)  # type: ignore[no-any-return]
 
     def hessian_diag(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the exact Hessian diagonal, shape (n,)."""
-        from .structured import hessian_diag
-
         return hessian_diag(self, x, threads=threads)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _core
+from .._validation import as_point
 from .builtin import BuiltinPrepared, BuiltinSource
 
 __all__ = ["CompiledPrepared", "CompiledSource", "is_compiled_capsule"]
@@ -38,8 +39,15 @@ class CompiledSource(BuiltinSource):
         return cls(core, f"<compiled function {core.name!r} (capsule)>")
 
     def at(self, x: Any) -> CompiledPrepared:
-        prepared = super().at(x)
-        return CompiledPrepared(self, prepared.point)
+        """Return the function at ``x``, its length checked (finiteness: in the kernels)."""
+        arr = as_point(x, check_finite=False)
+        n, core = arr.shape[0], self.core
+        fixed, least = int(core.fixed_size), int(core.min_size)
+        if fixed and n != fixed:
+            raise ValueError(f"x must have length {fixed} for {core.name}, got {n}")
+        if n < least:
+            raise ValueError(f"x must have length >= {least} for {core.name}, got {n}")
+        return CompiledPrepared(self, arr)
 
 
 class CompiledPrepared(BuiltinPrepared):
