@@ -189,3 +189,80 @@ REFERENCES = {
     "quartic_sum": (quartic_sum_grad, quartic_sum_hvp, None),
     "rosenbrock_copy": (rosen_grad, rosen_hvp, 1),
 }
+
+
+# ---- the dual-array path in NumPy ------------------------------------------------------
+
+
+class NDual:
+    """Dual numbers on arrays: values v (n,) and K tangent lanes d (K, n).
+
+    The arithmetic is that of cpp/include/hessprobe/dual.hpp, operation for operation
+    (a' b + a b' in that order; a double operand never promoted), so a gradient written
+    in the same order gives the C++ dual path's numbers bit for bit.
+    """
+
+    def __init__(self, v: np.ndarray, d: np.ndarray) -> None:
+        self.v, self.d = v, d
+
+    def __add__(self, o: Any) -> NDual:
+        if isinstance(o, NDual):
+            return NDual(self.v + o.v, self.d + o.d)
+        return NDual(self.v + o, self.d)
+
+    __radd__ = __add__
+
+    def __sub__(self, o: Any) -> NDual:
+        if isinstance(o, NDual):
+            return NDual(self.v - o.v, self.d - o.d)
+        return NDual(self.v - o, self.d)
+
+    def __rsub__(self, o: float) -> NDual:
+        return NDual(o - self.v, -self.d)
+
+    def __mul__(self, o: Any) -> NDual:
+        if isinstance(o, NDual):
+            return NDual(self.v * o.v, self.d * o.v + self.v * o.d)
+        return NDual(self.v * o, self.d * o)
+
+    __rmul__ = __mul__
+
+    def __getitem__(self, s: Any) -> NDual:
+        return NDual(self.v[s], self.d[:, s])
+
+
+def powell_grad_generic(x: Any, out: Any) -> None:
+    """tests/native/powell.hpp's gradient, operation for operation; out(k, value) sets g[k::4]."""
+    a, b, c, d = (x[k::4] for k in range(4))
+    p, q, r, t = a + 10.0 * b, c - d, b - 2.0 * c, a - d
+    out(0, 2.0 * p + 40.0 * t * t * t)
+    out(1, 20.0 * p + 4.0 * r * r * r)
+    out(2, 10.0 * q - 8.0 * r * r * r)
+    out(3, -10.0 * q - 40.0 * t * t * t)
+
+
+def quartic_sum_grad_generic(x: NDual, part: int = 1000) -> NDual:
+    """tests/native/quartic_sum.hpp's gradient: parts summed in order, each left to right."""
+    n = x.v.shape[0]
+    total = None
+    for p in range(0, n, part):
+        seg = x[p : p + part]  # 0.0 + x_0 + x_1 + ...: cumsum is a left-to-right sum
+        s = NDual(np.cumsum(seg.v)[-1], np.cumsum(seg.d, axis=1)[:, -1:])
+        total = s if total is None else total + s
+    assert total is not None
+    two_ws = total * 2.0
+    return 4.0 * x * x * x + two_ws
+
+
+def dual_hvp(name: str, x: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """H V' as rows by the NumPy dual-array path (powell or quartic_sum)."""
+    xd = NDual(x, V)
+    if name == "quartic_sum":
+        return quartic_sum_grad_generic(xd).d
+    HV = np.empty_like(V)
+
+    def out(k: int, g: NDual) -> None:
+        HV[:, k::4] = g.d
+
+    powell_grad_generic(xd, out)
+    return HV

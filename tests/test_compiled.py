@@ -331,3 +331,17 @@ def test_get_include_and_cmake_dir():
     for header in ("abi.h", "export.hpp", "capsule.hpp", "hvp.hpp", "probing.hpp"):
         assert os.path.isfile(os.path.join(inc, "hessprobe", header))
     assert os.path.isfile(os.path.join(hp.get_cmake_dir(), "hessprobeConfig.cmake"))
+
+
+@pytest.mark.parametrize("n", [8, 2400])
+@pytest.mark.parametrize("name", ["powell", "quartic_sum"])
+def test_hvps_equal_the_numpy_dual_array_path_bit_for_bit(name, n):
+    from compiled_cases import dual_hvp
+
+    x = _point(name, n, seed=11)
+    V = hp._core.rademacher(5, 0, 8, n)  # the first block of probes of seed 5
+    for threads in (1, 2):
+        assert_array_equal(hp.hvp(compiled(name), x, V, threads=threads), dual_hvp(name, x, V))
+    # and the Hutchinson estimate of those probes is their samples' mean
+    est = hp.hutchinson_diag(compiled(name), x, hvps=8, seed=5)
+    _close(est.value, np.mean(V * dual_hvp(name, x, V), axis=0))
