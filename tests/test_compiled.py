@@ -345,3 +345,73 @@ def test_hvps_equal_the_numpy_dual_array_path_bit_for_bit(name, n):
     # and the Hutchinson estimate of those probes is their samples' mean
     est = hp.hutchinson_diag(compiled(name), x, hvps=8, seed=5)
     _close(est.value, np.mean(V * dual_hvp(name, x, V), axis=0))
+
+
+BAD_ENTRIES = {
+    "hvp": lambda f, x, v: hp.hvp(f, x, v),
+    "hutchinson_diag": lambda f, x, v: hp.hutchinson_diag(f, x, hvps=8),
+    "hessian": lambda f, x, v: hp.hessian(f, x),
+    "hessian_diag": lambda f, x, v: hp.hessian_diag(f, x),
+    "grad": lambda f, x, v: f.grad(x),
+}
+
+
+@pytest.mark.parametrize("entry", list(BAD_ENTRIES))
+def test_bad_x_and_v_name_themselves(entry):
+    from test_bad_input import V0, V_CASES, X_CASES
+
+    f = compiled("rosenbrock_copy")
+    for x, exc, pattern in X_CASES.values():
+        with pytest.raises(exc, match=rf"(?=[\s\S]*\bx\b)(?=[\s\S]*({pattern}))"):
+            BAD_ENTRIES[entry](f, x, V0)
+    if entry == "hvp":
+        x0 = np.linspace(-1.2, 1.3, V0.size)
+        for v, exc, pattern in V_CASES.values():
+            with pytest.raises(exc, match=rf"(?=[\s\S]*\bv\b)(?=[\s\S]*({pattern}))"):
+                hp.hvp(f, x0, v)
+
+
+def test_concurrent_compiles_of_one_source_are_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    source = CASES["powell"][0] + "\n// concurrent compile test\n"
+    with ThreadPoolExecutor(2) as pool:
+        fs = list(pool.map(lambda _: hp.compile_gradient(source, function="ExtendedPowell"), "ab"))
+    assert len({str(f.library) for f in fs}) == 1
+    x = _point("c", 8)
+    for f in fs:
+        assert_array_equal(f.grad(x), fs[0].grad(x))
+    leftovers = [p for p in os.listdir(os.environ["HESSPROBE_CACHE_DIR"]) if p.startswith("build-")]
+    assert leftovers == []
+
+
+def test_progress_reaches_the_callback_and_its_exception_stops_the_run():
+    f, x = compiled("rosenbrock_copy"), _point("p", 3000)
+    seen = []
+    hp.hutchinson_diag(f, x, hvps=40, progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1] == (40, 40)
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop(f"stopped at {done}")
+
+    with pytest.raises(Stop, match="stopped at"):
+        hp.hutchinson_diag(f, x, hvps=4000, tol=1e-9, progress=stop)
+
+
+OTHER_ABI = """
+extern "C" HESSPROBE_EXPORT_VISIBILITY const hessprobe_source_v1* hessprobe_create_source_v1(
+    const double*, std::size_t, hessprobe_error*) {
+    static hessprobe_source_v1 table{};
+    table.abi_version = 99;
+    table.struct_size = sizeof table;
+    return &table;
+}
+"""
+
+
+def test_a_table_of_another_abi_version_is_refused():
+    with pytest.raises(ValueError, match="ABI version 99"):
+        hp.compile_gradient(OTHER_ABI)

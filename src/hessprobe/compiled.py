@@ -319,7 +319,8 @@ def compile_gradient(
     """
     if not isinstance(cpp_source, str):
         raise TypeError(f"cpp_source must be a str, got {type(cpp_source).__name__}")
-    exports = "HESSPROBE_EXPORT(" in cpp_source
+    # HESSPROBE_EXPORT(F), or a factory of its own (hessprobe/abi.h)
+    exports = "HESSPROBE_EXPORT(" in cpp_source or _core.factory_symbol in cpp_source
     if function is None and not exports:
         raise ValueError(
             "function: name the struct to export (function='MyFunction'), or end cpp_source "
