@@ -120,3 +120,16 @@ def test_progress_and_ctrl_c_between_blocks(tangent):
 
     with pytest.raises(Stop):
         hp.hutchinson_trace(tangent(), _x(), hvps=64, progress=stop)
+
+
+def test_bad_x_and_v_name_themselves(tangent):
+    from test_bad_input import V0, V_CASES, X0, X_CASES
+
+    f = tangent()
+    for x, exc, pattern in X_CASES.values():
+        for run in (lambda y: hp.hvp(f, y, V0), lambda y: hp.hutchinson_trace(f, y, hvps=8)):
+            with pytest.raises(exc, match=rf"(?=[\s\S]*\bx\b)(?=[\s\S]*({pattern}))"):
+                run(x)
+    for v, exc, pattern in V_CASES.values():
+        with pytest.raises(exc, match=rf"(?=[\s\S]*\bv\b)(?=[\s\S]*({pattern}))"):
+            hp.hvp(f, X0, v)
