@@ -8,6 +8,7 @@ tests); its outputs are.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,9 @@ def test_quick_benchmark_runs_and_writes_its_outputs(tmp_path: Path, alternative
     assert "| task |" in table and "hessprobe" in table
     results = json.loads((tmp_path / "results.json").read_text())
     assert results  # raw numbers were recorded
+    if any(shutil.which(c) for c in ("c++", "g++", "clang++")):
+        # issue 13: the compiled user function's rows and their targets, in the same run
+        keys = {r["key"] for r in results["rows"] if r["status"] == "ok"}
+        assert {"hp_cxx_hvp", "hp_cxx_blk"} <= keys
+        assert any(k.startswith("hp_cxx_hutch_t") for k in keys)
+        assert any(t["issue"] == "#13" and t["status"] != "n/a" for t in results["targets"])
