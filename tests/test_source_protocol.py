@@ -91,13 +91,33 @@ def _compiled() -> object:
     return compiled_quadratic(A, b)
 
 
+_DATA = np.concatenate([A.ravel(), b])  # what the tangent callback's user_data points at
+
+
+def _tangent(request: pytest.FixtureRequest) -> object:
+    """The same quadratic as a tangent callback (tests/native/cy_tangent.pyx)."""
+    import ctypes
+
+    import scipy
+
+    module = request.getfixturevalue("cython_tangent")
+    data = ctypes.c_void_p(_DATA.ctypes.data)
+    return hp.Tangent(
+        scipy.LowLevelCallable.from_cython(module, "quadratic_tangent", user_data=data)
+    )
+
+
 @pytest.mark.parametrize(
-    "source", [MatrixSource(), Wrapper(), "compiled"], ids=["Source", "protocol", "compiled"]
+    "source",
+    [MatrixSource(), Wrapper(), "compiled", "tangent"],
+    ids=["Source", "protocol", "compiled", "tangent"],
 )
 @pytest.mark.parametrize("entry", list(ENTRIES))
-def test_an_outside_kind_works_at_every_entry_point(entry, source):
+def test_an_outside_kind_works_at_every_entry_point(entry, source, request):
     if source == "compiled":
         source = _compiled()
+    elif source == "tangent":
+        source = _tangent(request)
     got = np.asarray(ENTRIES[entry](source))
     want = np.asarray(ENTRIES[entry](BUILTIN))
     scale = np.abs(want).max()

@@ -55,3 +55,24 @@ cdef api int forgets_a_row(const double *x, const double *V, double *g, double *
 
 cdef api int wrong_arity(const double *x, double *g, Py_ssize_t n, void *user_data) noexcept nogil:
     return 1
+
+
+cdef api int quadratic_tangent(const double *x, const double *V, double *g, double *GV,
+                               Py_ssize_t n, Py_ssize_t k, void *user_data) noexcept nogil:
+    """f = 1/2 x'Ax + b'x; user_data points at A (n x n, row-major) followed by b (n)."""
+    cdef const double *A = <const double *> user_data
+    cdef const double *b = A + n * n
+    cdef Py_ssize_t i, j, r
+    cdef double s
+    for i in range(n):
+        s = b[i]
+        for j in range(n):
+            s += A[i * n + j] * x[j]
+        g[i] = s
+    for r in range(k):
+        for i in range(n):
+            s = 0.0
+            for j in range(n):
+                s += A[i * n + j] * V[r * n + j]
+            GV[r * n + i] = s
+    return 1

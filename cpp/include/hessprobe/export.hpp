@@ -23,7 +23,9 @@
 // (-O3 -std=c++17 -ffp-contract=off).
 //
 // Optional members, as for a built-in: fixed_size() (0: any n), min_size() (1), bandwidth()
-// (-1), value().  A function whose type is constructible from (const double* params,
+// (-1), value().  bandwidth() b >= 0 promises both H_ij = 0 for |i - j| > b and that g_i
+// reads x(j) only for |i - j| <= b: a stateless function then probes chunk by chunk with
+// local signs (the built-ins' fast schedule), which reads nothing outside that band.  A function whose type is constructible from (const double* params,
 // std::size_t count) receives the params given to compile_gradient(params=...).
 //
 // Include this header before any other hessprobe header: it puts the engines in their
