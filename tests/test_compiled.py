@@ -415,3 +415,12 @@ extern "C" HESSPROBE_EXPORT_VISIBILITY const hessprobe_source_v1* hessprobe_crea
 def test_a_table_of_another_abi_version_is_refused():
     with pytest.raises(ValueError, match="ABI version 99"):
         hp.compile_gradient(OTHER_ABI)
+
+
+@pytest.mark.parametrize("name", ["quartic_sum", "powell"])
+def test_adahessian_minimize_runs_on_a_compiled_function(name):
+    f = compiled(name)
+    res = hp.optim.AdaHessian(hvps=8, lr=0.1).minimize(f, np.full(8, 0.5), maxiter=50)
+    assert np.isfinite(res.x).all()
+    g0, g1 = (np.abs(f.grad(z)).max() for z in (np.full(8, 0.5), res.x))
+    assert g1 < g0
