@@ -424,3 +424,17 @@ def test_adahessian_minimize_runs_on_a_compiled_function(name):
     assert np.isfinite(res.x).all()
     g0, g1 = (np.abs(f.grad(z)).max() for z in (np.full(8, 0.5), res.x))
     assert g1 < g0
+
+
+def test_an_undefined_symbol_is_a_compile_error():
+    source = """
+    double undefined_helper(double);
+    struct Undefined : hessprobe::Stateless {
+        template <class T, class In, class Out>
+        void gradient(const In& x, const State&, Out& g, std::size_t b, std::size_t e,
+                      std::size_t) const {
+            for (std::size_t i = b; i < e; ++i) g.set(i, undefined_helper(2.0) * x(i));
+        }
+    };"""
+    with pytest.raises(hp.CompileError, match="undefined_helper"):
+        hp.compile_gradient(source, function="Undefined")

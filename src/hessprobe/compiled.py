@@ -45,6 +45,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,8 @@ def compiler_flags() -> list[str]:
         if required not in flags:
             flags.append(required)
     flags += ["-fPIC", "-shared", "-fvisibility=hidden"]
+    if sys.platform.startswith("linux"):
+        flags.append("-Wl,--no-undefined")  # an undefined symbol: a link error, not a load error
     if info["openmp"]:
         flags += ["-fopenmp", "-DHESSPROBE_WITH_OPENMP"]
     return flags
@@ -343,7 +346,10 @@ def compile_gradient(
         text += f"HESSPROBE_EXPORT({function})\n"
     flags = [*compiler_flags(), *extra_flags]
     library = _build(text, _compiler(), flags, verbose)
-    lib = ctypes.CDLL(str(library))
+    try:
+        lib = ctypes.CDLL(str(library))
+    except OSError as err:  # e.g. a symbol a library given in extra_flags did not supply
+        raise CompileError(f"compile_gradient could not load the compiled library: {err}") from None
     try:
         factory = getattr(lib, _core.factory_symbol)
     except AttributeError:
