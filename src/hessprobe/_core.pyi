@@ -37,6 +37,16 @@ def fd_probe(
     tol: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> _ProbeTuple: ...
+def block_probe(
+    products: Callable[[_F64], _F64],
+    n: int,
+    probes: int,
+    seed: int,
+    threads: int,
+    diagonal: bool,
+    tol: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> _ProbeTuple: ...
 
 class _Builtin:
     @property

@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_count, check_memory, resolve_threads
-from .kinds.finite_difference import Scheme, column_step
+from .kinds.finite_difference import column_step
+from .kinds.gradient import Scheme
 from .progress import Progress
 from .sources import prepare
 from .structured import band_classes, coloured_products, kernel_done, structured_hessian

@@ -8,8 +8,9 @@ with the point) and hands the result to its engine, which uses only the operatio
   :class:`~hessprobe.kinds.base.Source` (the built-ins of :mod:`hessprobe.functions`:
   exact HVPs by dual numbers);
 * a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core);
-* a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)`` (finite
-  differences of a Python gradient).
+* a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)``: finite
+  differences of a Python gradient, or with ``scheme="dual"`` its exact HVPs from one
+  call on dual numbers (:mod:`hessprobe.kinds.dual`).
 
 Examples
 --------
@@ -34,8 +35,7 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from .kinds.base import Prepared, Source
-from .kinds.finite_difference import Scheme
-from .kinds.gradient import Gradient, GradientSource
+from .kinds.gradient import Gradient, Scheme, gradient_source
 from .kinds.native import NativeSource, is_low_level_callable
 
 __all__ = ["Gradient", "Prepared", "Scheme", "Source", "prepare", "resolve"]
@@ -54,9 +54,9 @@ def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None
     elif is_low_level_callable(source):
         kind = NativeSource(source)
     elif isinstance(source, Gradient):
-        kind = GradientSource(source)
+        kind = gradient_source(source)
     elif callable(source):
-        kind = GradientSource(Gradient(source))
+        kind = gradient_source(Gradient(source))
     else:
         raise TypeError(
             "source must be a hessprobe built-in function, a gradient callable, "

@@ -439,26 +439,23 @@ ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions
     return result;
 }
 
-// Hutchinson probing of a gradient source by finite differences: each block is K
-// products H v computed by the source, then folded coordinate chunk by chunk.  step 0
-// means the scheme's default.
-inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
-                         DiagonalOutput out) {
+// Hutchinson probing of any maker of HVP blocks: products(b, signs, hv, vault) writes H v_k
+// for the block's active probes k into row k of hv (K rows of n), where v_k[i] =
+// SignTable::get().row[signs[i]][k]; SPMD (every thread of the team calls it).  The rows
+// are then folded coordinate chunk by chunk, as every other source's are.
+template <class Products>
+ProbeResult probe_products(Products&& products, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
     constexpr int K = probe_lanes;
     ProbeSums sums(n, opt.probes, 1, out);
     std::vector<std::uint8_t> signs(n);
     std::vector<double> hv(static_cast<std::size_t>(K) * n);
-    const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
-    const double steps[K] = {h, h, h, h, h, h, h, h};
-    const SignTable& table = SignTable::get();
-    auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
     ExceptionVault vault;
-    // Work items: the block's K gradient products, then its chunks.
+    // Work items: the block's K products, then its chunks.
     const std::size_t items = std::max<std::size_t>(K, chunk_count(n));
     return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
         const ProbeBlock& b = blocks[0];
         make_signs(b, n, signs.data(), vault);
-        fd.hvp_rows(dir, steps, b.active, hv.data(), vault);
+        products(b, static_cast<const std::uint8_t*>(signs.data()), hv.data(), vault);
         for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
             ProbeSink sink(sums, b, c, begin, end, signs.data(), 0);
             for (std::size_t i = begin; i < end; ++i) {
@@ -468,6 +465,21 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
             sink.flush();
         });
     });
+}
+
+// Hutchinson probing of a gradient source by finite differences: each block is K
+// products H v computed by the source.  step 0 means the scheme's default.
+inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
+                         DiagonalOutput out) {
+    constexpr int K = probe_lanes;
+    const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
+    const double steps[K] = {h, h, h, h, h, h, h, h};
+    const SignTable& table = SignTable::get();
+    auto products = [&](const ProbeBlock& b, const std::uint8_t* signs, double* hv, ExceptionVault& vault) {
+        auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
+        fd.hvp_rows(dir, steps, b.active, hv, vault);
+    };
+    return probe_products(products, n, opt, out);
 }
 
 HESSPROBE_NAMESPACE_END

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .finite_difference import FiniteDifferenceSource, Scheme
+from .finite_difference import FiniteDifferenceScheme, FiniteDifferenceSource
 
 __all__ = ["NativeSource", "is_low_level_callable"]
 
@@ -23,7 +23,9 @@ class NativeSource(FiniteDifferenceSource):
     the accepted ones).
     """
 
-    def __init__(self, callable_: Any, scheme: Scheme = "central", step: float | None = None):
+    def __init__(
+        self, callable_: Any, scheme: FiniteDifferenceScheme = "central", step: float | None = None
+    ):
         if scheme == "complex":
             raise ValueError("scheme='complex' needs a Python gradient; a native one is real")
         # A LowLevelCallable is a tuple whose item 0 is the capsule named by its signature.
