@@ -80,7 +80,16 @@ ENTRIES = {
 }
 
 
-@pytest.mark.parametrize("source", [MatrixSource(), Wrapper()], ids=["Source", "protocol"])
+def dual_gradient(x):
+    """The quadratic's gradient in NumPy, evaluated on dual numbers: a kind of the package."""
+    return A @ np.asarray(x) + b
+
+
+@pytest.mark.parametrize(
+    "source",
+    [MatrixSource(), Wrapper(), hp.Gradient(dual_gradient, scheme="dual")],
+    ids=["Source", "protocol", "dual"],
+)
 @pytest.mark.parametrize("entry", list(ENTRIES))
 def test_an_outside_kind_works_at_every_entry_point(entry, source):
     got = np.asarray(ENTRIES[entry](source))

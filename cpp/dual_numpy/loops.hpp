@@ -163,8 +163,15 @@ HESSPROBE_ARITHMETIC(Divide, a / b)
 
 struct Power {
     static double apply(double a, double b) { return std::pow(a, b); }
+    // The common constant exponents without pow (as NumPy does for floats).
     template <int K>
-    static Dual<K> apply(const Dual<K>& a, double b) { return pow(a, b); }
+    static Dual<K> apply(const Dual<K>& a, double b) {
+        if (b == 2.0) return square(a);
+        if (b == 3.0) return cube(a);
+        if (b == 0.5) return sqrt(a);
+        if (b == -1.0) return 1.0 / a;
+        return pow(a, b);
+    }
     template <int K>
     static Dual<K> apply(double a, const Dual<K>& b) { return pow(a, b); }
     template <int K>

@@ -43,7 +43,7 @@ struct MatMulLoops {
                 add_loop(u, 2, {F(), D, D}, (void*)strided_loop<MatMul<false, true>, K>) < 0 ||
                 add_loop(u, 2, {D, F(), D}, (void*)strided_loop<MatMul<true, false>, K>) < 0)
                 return -1;
-            return add_promoters<3>(u, 2, K, &promote<false, false>);
+            return add_promoters<3>(u, 2, K, &promote<false>);
         }
     };
     static int add(PyObject* u) { return for_all_lanes<At>(u); }

@@ -10,6 +10,7 @@
 // user dtypes: descriptor.hpp.
 #include "dtype.hpp"
 #include "matmul.hpp"
+#include "memory.hpp"
 #include "ufuncs.hpp"
 
 #include <algorithm>
@@ -63,15 +64,15 @@ PyObject* seed(PyObject*, PyObject* args) {
         double* o = static_cast<double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(out)));
         const npy_intp w = lanes + 1;
         Py_BEGIN_ALLOW_THREADS
+        // One pass over the output, element by element (its lanes side by side).
         for (npy_intp r = 0; r < rows; ++r) {
             double* row = o + r * n * w;
-            for (npy_intp i = 0; i < n; ++i) row[i * w] = xs[i];
-            for (npy_intp j = 0; j < lanes; ++j) {
-                const npy_intp d = r * lanes + j;
-                if (d < k)
-                    for (npy_intp i = 0; i < n; ++i) row[i * w + 1 + j] = vs[d * n + i];
-                else
-                    for (npy_intp i = 0; i < n; ++i) row[i * w + 1 + j] = 0.0;
+            const npy_intp first = r * lanes, used = std::min<npy_intp>(lanes, k - first);
+            for (npy_intp i = 0; i < n; ++i) {
+                double* e = row + i * w;
+                e[0] = xs[i];
+                for (npy_intp j = 0; j < used; ++j) e[1 + j] = vs[(first + j) * n + i];
+                for (npy_intp j = used; j < lanes; ++j) e[1 + j] = 0.0;
             }
         }
         Py_END_ALLOW_THREADS
@@ -81,42 +82,70 @@ PyObject* seed(PyObject*, PyObject* args) {
     return out;
 }
 
-// split(G): (values, tangents) of a dual array G of any shape S and K lanes: values of
-// shape S, tangents of shape (K,) + S.
-PyObject* split(PyObject*, PyObject* arg) {
-    if (!PyArray_Check(arg) || !is_dual(PyArray_DESCR(reinterpret_cast<PyArrayObject*>(arg)))) {
-        PyErr_SetString(PyExc_TypeError, "split needs a dual array");
+// extract(G, out) -> bool: the lanes of the dual array G (shape (n,) or (rows, n), K
+// lanes) into the rows of the float64 array out (k, n), row r * K + j from lane j of row
+// r of G (k <= rows * K); True if G's values and the lanes taken are all finite.
+PyObject* extract(PyObject*, PyObject* args) {
+    PyObject *go, *oo;
+    if (!PyArg_ParseTuple(args, "OO:extract", &go, &oo)) return nullptr;
+    if (!PyArray_Check(go) || !is_dual(PyArray_DESCR(reinterpret_cast<PyArrayObject*>(go))) || !PyArray_Check(oo)) {
+        PyErr_SetString(PyExc_TypeError, "extract needs a dual array and a float64 array");
         return nullptr;
     }
-    PyArray_Descr* d = PyArray_DESCR(reinterpret_cast<PyArrayObject*>(arg));
+    auto* out = reinterpret_cast<PyArrayObject*>(oo);
+    if (PyArray_TYPE(out) != NPY_DOUBLE || PyArray_NDIM(out) != 2 || !PyArray_IS_C_CONTIGUOUS(out) ||
+        !PyArray_ISWRITEABLE(out)) {
+        PyErr_SetString(PyExc_ValueError, "out must be a writeable C-contiguous float64 array of shape (k, n)");
+        return nullptr;
+    }
+    PyArray_Descr* d = PyArray_DESCR(reinterpret_cast<PyArrayObject*>(go));
     Py_INCREF(d);
-    auto* G = reinterpret_cast<PyArrayObject*>(PyArray_FromAny(arg, d, 0, 0, NPY_ARRAY_CARRAY_RO, nullptr));
+    auto* G = reinterpret_cast<PyArrayObject*>(PyArray_FromAny(go, d, 1, 2, NPY_ARRAY_CARRAY_RO, nullptr));
     if (G == nullptr) return nullptr;
-    const int lanes = lanes_of(PyArray_DESCR(G)), nd = PyArray_NDIM(G);
-    const npy_intp size = PyArray_SIZE(G);
-    npy_intp shape[NPY_MAXDIMS + 1];
-    shape[0] = lanes;
-    for (int i = 0; i < nd; ++i) shape[i + 1] = PyArray_DIM(G, i);
-    PyObject* values = PyArray_SimpleNew(nd, shape + 1, NPY_DOUBLE);
-    PyObject* tangents = values ? PyArray_SimpleNew(nd + 1, shape, NPY_DOUBLE) : nullptr;
-    if (tangents == nullptr) {
-        Py_XDECREF(values);
+    const int lanes = lanes_of(PyArray_DESCR(G));
+    const npy_intp n = PyArray_DIM(G, PyArray_NDIM(G) - 1), rows = PyArray_NDIM(G) == 2 ? PyArray_DIM(G, 0) : 1;
+    const npy_intp k = PyArray_DIM(out, 0);
+    if (PyArray_DIM(out, 1) != n || k > rows * lanes) {
         Py_DECREF(G);
+        PyErr_SetString(PyExc_ValueError, "out has more rows than G has lanes, or another length");
         return nullptr;
     }
     const double* g = static_cast<const double*>(PyArray_DATA(G));
-    double* v = static_cast<double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(values)));
-    double* t = static_cast<double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(tangents)));
+    double* o = static_cast<double*>(PyArray_DATA(out));
     const npy_intp w = lanes + 1;
-    {
-        PyThreadState* state = size * w > release_gil_above ? PyEval_SaveThread() : nullptr;
-        for (npy_intp i = 0; i < size; ++i) v[i] = g[i * w];
-        for (npy_intp j = 0; j < lanes; ++j)
-            for (npy_intp i = 0; i < size; ++i) t[j * size + i] = g[i * w + 1 + j];
-        if (state) PyEval_RestoreThread(state);
+    bool finite = true;
+    PyThreadState* state = rows * n * w > release_gil_above ? PyEval_SaveThread() : nullptr;
+    for (npy_intp r = 0; r < rows; ++r) {
+        const double* row = g + r * n * w;
+        const npy_intp first = r * lanes, used = std::min<npy_intp>(lanes, k - first);
+        double* dst = o + first * n;
+        double sum = 0.0;  // finite iff every term is: one check per row, not per element
+        for (npy_intp i = 0; i < n; ++i) {
+            const double* e = row + i * w;
+            sum += e[0] * 0.0;
+            for (npy_intp j = 0; j < used; ++j) {
+                dst[j * n + i] = e[1 + j];
+                sum += e[1 + j] * 0.0;
+            }
+        }
+        finite = finite && sum == 0.0;
     }
+    if (state) PyEval_RestoreThread(state);
     Py_DECREF(G);
-    return Py_BuildValue("(NN)", values, tangents);
+    return PyBool_FromLong(finite);
+}
+
+// reuse_begin() -> token: NumPy allocates through the reusing handler in this context
+// (memory.hpp) until reuse_end(token); release_cache() frees the blocks kept.
+PyObject* reuse_begin(PyObject*, PyObject*) { return memory::reuse_begin(); }
+PyObject* reuse_end(PyObject*, PyObject* token) {
+    Py_INCREF(token);
+    if (memory::reuse_end(token) < 0) return nullptr;
+    Py_RETURN_NONE;
+}
+PyObject* release_cache(PyObject*, PyObject*) {
+    memory::release_cache();
+    Py_RETURN_NONE;
 }
 
 PyObject* dtype(PyObject*, PyObject* arg) {
@@ -133,7 +162,10 @@ PyObject* register_special(PyObject*, PyObject* module) {
 PyMethodDef methods[] = {
     {"seed", seed, METH_VARARGS,
      "seed(x, V, lanes): the dual array (ceil(k / lanes), n) of value x with the rows of V in its lanes."},
-    {"split", split, METH_O, "split(G): (values, tangents) of a dual array; tangents lead with the lane axis."},
+    {"extract", extract, METH_VARARGS, "extract(G, out): the lanes of G into the rows of out; True if finite."},
+    {"reuse_begin", reuse_begin, METH_NOARGS, "reuse_begin(): NumPy reuses large blocks here until reuse_end."},
+    {"reuse_end", reuse_end, METH_O, "reuse_end(token): restore the allocator reuse_begin replaced."},
+    {"release_cache", release_cache, METH_NOARGS, "release_cache(): free the blocks kept for reuse."},
     {"dtype", dtype, METH_O, "dtype(lanes): the dual dtype of 1, 2, 4 or 8 lanes."},
     {"register_special", register_special, METH_O,
      "register_special(scipy.special): add the dual loops of expit, log_expit and erf."},

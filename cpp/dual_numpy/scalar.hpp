@@ -83,7 +83,7 @@ inline PyObject* make(PyTypeObject*, PyObject* args, PyObject* kwargs) {
 inline PyObject* repr(PyObject* self) {
     auto* s = reinterpret_cast<DualScalar*>(self);
     auto text_of = [](double v) {
-        char* t = PyOS_double_to_string(v, 'r', 0, 0, nullptr);
+        char* t = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
         std::string out = t ? t : "?";
         PyMem_Free(t);
         return out;

@@ -26,9 +26,9 @@ inline PyArray_DTypeMeta* dual_input(PyUFuncObject* u, PyArray_DTypeMeta* const 
     return nullptr;
 }
 
-// Dual inputs keep their DType; with AllDual every input becomes dual, otherwise each
-// real one becomes float64.  The output is dual, or bool for comparisons.
-template <bool BoolOut, bool AllDual>
+// Dual inputs keep their DType, each real one becomes float64 (a reduction is all
+// dual).  The output is dual, or bool for comparisons.
+template <bool BoolOut>
 int promote(PyObject* ufunc, PyArray_DTypeMeta* const op_dtypes[], PyArray_DTypeMeta* const signature[],
             PyArray_DTypeMeta* new_op_dtypes[]) {
     auto* u = reinterpret_cast<PyUFuncObject*>(ufunc);
@@ -41,7 +41,7 @@ int promote(PyObject* ufunc, PyArray_DTypeMeta* const op_dtypes[], PyArray_DType
             d = signature[i];
         else if (i >= u->nin)
             d = BoolOut ? &PyArray_BoolDType : dual;
-        else if (reduction || AllDual || is_dual_class(op_dtypes[i]))
+        else if (reduction || is_dual_class(op_dtypes[i]))
             d = dual;
         else
             d = &PyArray_DoubleDType;
@@ -49,15 +49,6 @@ int promote(PyObject* ufunc, PyArray_DTypeMeta* const op_dtypes[], PyArray_DType
         new_op_dtypes[i] = d;
     }
     return 0;
-}
-
-// clip(dual, lo, hi) with real bounds uses the (dual, float64, float64) loop; any other
-// mix is all dual.
-inline int promote_clip(PyObject* ufunc, PyArray_DTypeMeta* const op_dtypes[], PyArray_DTypeMeta* const signature[],
-                        PyArray_DTypeMeta* new_op_dtypes[]) {
-    const bool real_bounds = is_dual_class(op_dtypes[0]) && !is_dual_class(op_dtypes[1]) && !is_dual_class(op_dtypes[2]);
-    return real_bounds ? promote<false, false>(ufunc, op_dtypes, signature, new_op_dtypes)
-                       : promote<false, true>(ufunc, op_dtypes, signature, new_op_dtypes);
 }
 
 // A promoter for the calls of `ufunc` (nargs operands) with a dual of K lanes at
@@ -148,21 +139,24 @@ struct BinaryLoops {
                 add_loop(u, 2, {D, F(), out}, (void*)strided_loop<Binary<Op, true, false>, K>) < 0 ||
                 add_loop(u, 2, {F(), D, out}, (void*)strided_loop<Binary<Op, false, true>, K>) < 0)
                 return -1;
-            return add_promoters<3>(u, 2, K, &promote<BoolOut, false>);
+            return add_promoters<3>(u, 2, K, &promote<BoolOut>);
         }
     };
     static int add(PyObject* u) { return for_all_lanes<At>(u); }
 };
 
+// clip(dual, lo, hi) for every mix of dual and float64 bounds.
 struct ClipLoops {
     template <int K>
     struct At {
         static int add(PyObject* u) {
             PyArray_DTypeMeta* D = dtype_class(K);
             if (add_loop(u, 3, {D, D, D, D}, (void*)strided_loop<Ternary<ops::Clip, true, true, true>, K>) < 0 ||
+                add_loop(u, 3, {D, D, F(), D}, (void*)strided_loop<Ternary<ops::Clip, true, true, false>, K>) < 0 ||
+                add_loop(u, 3, {D, F(), D, D}, (void*)strided_loop<Ternary<ops::Clip, true, false, true>, K>) < 0 ||
                 add_loop(u, 3, {D, F(), F(), D}, (void*)strided_loop<Ternary<ops::Clip, true, false, false>, K>) < 0)
                 return -1;
-            return add_promoters<4>(u, 3, K, &promote_clip);
+            return add_promoters<4>(u, 1, K, &promote<false>);
         }
     };
     static int add(PyObject* u) { return for_all_lanes<At>(u); }

@@ -19,12 +19,14 @@ What flows through
     ``arctan2``, ``hypot``, ``sinh``, ``cosh``, ``tanh``, ``arcsinh``, ``arccosh``,
     ``arctanh``, ``abs``, ``sign``, ``floor``/``ceil``/``rint``/``trunc``, ``maximum``,
     ``minimum``, ``fmax``, ``fmin``, ``logaddexp``, comparisons, ``isfinite``/``isnan``;
-    ``scipy.special.expit``, ``log_expit``, ``erf`` and ``logsumexp``.  Comparisons and
-    branches look at the values (the derivative of the branch taken at x).
+    ``scipy.special.expit``, ``log_expit`` and ``erf``.  Comparisons and branches look
+    at the values (the derivative of the branch taken at x).
 
 What raises ``TypeError``
     Any other ufunc (NumPy's "did not contain a loop with signature matching types"),
-    ``np.einsum`` (NumPy has no einsum for user dtypes), ``np.linalg`` solvers, and every
+    ``np.einsum`` (NumPy has no einsum for user dtypes), ``np.linalg`` solvers,
+    ``scipy.special.logsumexp`` (SciPy's array-API checks know only NumPy's dtypes;
+    write ``m + np.log(np.sum(np.exp(x - m)))``), and every
     conversion that would drop the lanes: ``float(d)``, ``d.astype(float)``,
     ``np.asarray(d, dtype=float)``, writing a dual into a float64 array (one made by
     ``np.zeros(n)`` or ``np.empty(n)``: use ``np.zeros_like(x)``).  The error keeps its
@@ -141,21 +143,23 @@ class DualPrepared(Prepared):
 
     def _products(self, V: _F64) -> _F64:
         """Return H V' as rows for up to 8 rows of V (one call) or, vectorized, any number."""
-        k, n = V.shape
-        lanes = lanes_for(k)
-        X = _dual.seed(self.point, V, lanes)  # (ceil(k / lanes), n)
-        if not self.source.gradient.vectorized:
-            X = X[0]
-        G = self._call(X)
-        if G.dtype == X.dtype:
-            values, tangents = _dual.split(G)
-        else:  # a real result: the gradient does not depend on x
-            values, tangents = G.astype(np.float64), np.zeros((lanes, *G.shape))
-        check_all_finite(values, "the gradient")
-        # (lanes, rows, n) -> direction r * lanes + j in row r, lane j
-        hv = np.ascontiguousarray(np.moveaxis(tangents.reshape(lanes, -1, n), 0, 1))
-        hv = hv.reshape(-1, n)[:k]
-        check_all_finite(hv, "the Hessian-vector products (the dual lanes of the gradient)")
+        hv = np.empty_like(V)
+        token = _dual.reuse_begin()
+        try:
+            X = _dual.seed(self.point, V, lanes_for(len(V)))  # (ceil(k / lanes), n)
+            G = self._call(X if self.source.gradient.vectorized else X[0])
+            if G.dtype == X.dtype:
+                finite = _dual.extract(G, hv)
+            else:  # a real result: the gradient does not depend on x
+                hv.fill(0.0)
+                finite = bool(np.isfinite(G).all())
+        finally:
+            _dual.reuse_end(token)
+        if not finite:
+            raise ValueError(
+                f"the gradient {self._name!r} returned non-finite values (NaN or Inf) on dual "
+                "input: in its value or in its lanes (the Hessian-vector products)"
+            )
         return hv
 
     def hvp(self, V: _F64, threads: int) -> _F64:
@@ -163,11 +167,13 @@ class DualPrepared(Prepared):
         k, n = V.shape
         per_call = lanes_for(k)
         if self.source.gradient.vectorized:
-            rows = max(1, _MAX_ELEMENTS_PER_CALL // (n * per_call))
-            per_call *= rows
+            per_call *= max(1, _MAX_ELEMENTS_PER_CALL // (n * per_call))
         out = np.empty_like(V)
-        for start in range(0, k, per_call):
-            out[start : start + per_call] = self._products(V[start : start + per_call])
+        try:
+            for start in range(0, k, per_call):
+                out[start : start + per_call] = self._products(V[start : start + per_call])
+        finally:
+            _dual.release_cache()
         return out
 
     def probe(
@@ -179,9 +185,12 @@ class DualPrepared(Prepared):
         tol: float,
         progress: Callback | None = None,
     ) -> ProbeResult:
-        result: ProbeResult = _core.block_probe(
-            self._products, self.n, probes, seed, threads, diagonal, tol, progress
-        )
+        try:
+            result: ProbeResult = _core.block_probe(
+                self._products, self.n, probes, seed, threads, diagonal, tol, progress
+            )
+        finally:
+            _dual.release_cache()
         return result
 
     def gradient(self, threads: int) -> _F64:
