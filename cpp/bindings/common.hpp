@@ -63,5 +63,6 @@ void bind_rng(py::module_& m);
 void bind_functions(py::module_& m);
 void bind_native(py::module_& m);
 void bind_finite_difference(py::module_& m);
+void bind_partials(py::module_& m);
 
 }  // namespace hessprobe::bindings

@@ -11,4 +11,5 @@ PYBIND11_MODULE(HESSPROBE_MODULE, m) {
     bind_functions(m);
     bind_native(m);
     bind_finite_difference(m);
+    bind_partials(m);
 }
