@@ -119,7 +119,11 @@ def test_hvp_blocks_are_bitwise_the_local_ones(process_pool: Executor, name: str
 def test_progress_reports_blocks_in_order(thread_pool: Executor) -> None:
     calls: list[tuple[int, int]] = []
     hp.hutchinson_diag(
-        hp.functions.rosenbrock(), point(), PROBES, executor=thread_pool, progress=lambda *a: calls.append(a)
+        hp.functions.rosenbrock(),
+        point(),
+        PROBES,
+        executor=thread_pool,
+        progress=lambda *a: calls.append(a),
     )
     assert calls == [(8 * b, PROBES) for b in range(1, 13)] + [(PROBES, PROBES)]
 
@@ -180,7 +184,9 @@ def test_a_lambda_runs_on_a_thread_pool(thread_pool: Executor) -> None:
     assert same(est.value, hp.hutchinson_diag(rosen_der, x, PROBES).value)
 
 
-def test_a_low_level_callable_travels_as_a_native_factory(native: Any, process_pool: Executor) -> None:
+def test_a_low_level_callable_travels_as_a_native_factory(
+    native: Any, process_pool: Executor
+) -> None:
     x = point()
     with pytest.raises(TypeError, match=r"executor=.*LowLevelCallable.*NativeFactory"):
         hp.hutchinson_diag(native.callable(), x, PROBES, executor=process_pool)
@@ -194,5 +200,5 @@ def test_a_low_level_callable_travels_as_a_native_factory(native: Any, process_p
 
 
 def test_executor_must_be_an_executor() -> None:
-    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+    with pytest.raises(TypeError, match=r"executor must be a concurrent\.futures\.Executor"):
         hp.hutchinson_trace(rosen_der, point(), 8, executor="localhost:8786")

@@ -103,7 +103,7 @@ def check_executor(executor: Any) -> Executor | None:
 
 
 def _dask_client(executor: Executor) -> Any:
-    """The Dask client behind a ``Client.get_executor()``, else None."""
+    """Return the Dask client behind a ``Client.get_executor()``, else None."""
     if type(executor).__module__.startswith("distributed."):
         return getattr(executor, "_client", None)
     return None
@@ -111,9 +111,12 @@ def _dask_client(executor: Executor) -> Any:
 
 def _worker_count(executor: Executor, client: Any) -> int:
     if client is not None:
-        return max(1, sum(client.nthreads().values()))
+        threads: dict[str, int] = client.nthreads()  # worker address -> threads
+        return max(1, sum(threads.values()))
     count = getattr(executor, "_max_workers", None)  # the standard pools
-    return count if isinstance(count, int) and count > 0 else os.cpu_count() or 1
+    if isinstance(count, int) and count > 0:
+        return count
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -160,14 +163,12 @@ def _probe_share(
     diagonal: bool,
     reference: _F64 | None,
 ) -> PartialResult:
-    """A task: blocks first .. first + count - 1 of a probing run (on a worker)."""
-    return _prepared(payload).probe_blocks(
-        probes, seed, first, count, threads, diagonal, reference
-    )
+    """Run blocks first .. first + count - 1 of a probing run (a task, on a worker)."""
+    return _prepared(payload).probe_blocks(probes, seed, first, count, threads, diagonal, reference)
 
 
 def _hvp_share(payload: Payload, V: _F64, threads: int, unit: bool) -> _F64:
-    """A task: the HVPs of the rows of V (unit-like directions when ``unit``)."""
+    """Return the HVPs of the rows of V, unit-like directions when ``unit`` (a task)."""
     prepared = _prepared(payload)
     return prepared.unit_hvp(V, threads) if unit else prepared.hvp(V, threads)
 
@@ -253,7 +254,7 @@ class DistributedPrepared(Prepared):
         return self.local.bandwidth
 
     def _arg(self) -> Any:
-        """The payload as a task argument: scattered once to every Dask worker."""
+        """Return the payload as a task argument: scattered once to every Dask worker."""
         if self.client is None:
             return self.payload
         if self._shipped is None:
@@ -371,8 +372,9 @@ class DistributedPrepared(Prepared):
             if diagonal:  # block 0 first: its first sample is the others' shift r
                 submit(0, 1)
                 collect()
-                if total > 1:
-                    reference = self._share_arg(arrived[0][1][2])
+                first_share = arrived[0][1][2]
+                if total > 1 and first_share is not None:
+                    reference = self._share_arg(first_share)
                 absorb()  # a target is never checked on block 0 alone
                 start = 1
             if tol > 0:
@@ -416,7 +418,7 @@ class DistributedPrepared(Prepared):
         shape = (count, self.n)
         ok = np.shape(samples) == (expected,)
         if diagonal:
-            ok = ok and np.shape(d) == shape and np.shape(dd) == shape
+            ok = ok and d is not None and dd is not None and d.shape == shape == dd.shape
         if not ok:
             raise RuntimeError(
                 f"executor=: a worker returned a share of blocks {first} .. {first + count - 1} "
