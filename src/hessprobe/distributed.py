@@ -27,8 +27,8 @@ Bitwise the local run
     adds them in block order with the core's own reduction
     (``cpp/include/hessprobe/partials.hpp``).  So the estimate, its standard error and
     the trace samples are bitwise those of the local run with the same seed, whatever
-    the number of workers and the order in which they finish.  A diagonal run's block 0
-    goes first, alone: the other blocks' sums are shifted by its first sample.  With
+    the number of workers and the order in which they finish.  A diagonal run first
+    computes probe 0 alone (one HVP): every block's sums are shifted by its samples.  With
     ``tol=``, at most two blocks per worker are in flight; they are added in order and
     the target is checked after each block as the local run checks it, so the run stops
     at the same block (blocks computed past it are discarded).  HVP blocks are cut into
@@ -368,18 +368,18 @@ class DistributedPrepared(Prepared):
                 arrived[first] = (counts[first], result)
 
         try:
-            start = 0
-            if diagonal:  # block 0 first: its first sample is the others' shift r
-                submit(0, 1)
-                collect()
-                first_share = arrived[0][1][2]
-                if total > 1 and first_share is not None:
-                    reference = self._share_arg(first_share)
-                absorb()  # a target is never checked on block 0 alone
-                start = 1
+            if diagonal and total > 1:
+                # The blocks' sums are shifted by r, probe 0's samples: first a run of
+                # that one probe (lane 0 alone, computed exactly as in a block of 8).
+                future = self.executor.submit(
+                    _probe_share, self._arg(), 1, seed, 0, 1, self.threads, True, None
+                )
+                tasks.pending[future] = -1
+                ((_, (_, _, r, _)),) = tasks.next_done()
+                reference = self._share_arg(r)
             if tol > 0:
                 window = WAVE_PER_WORKER * self.workers
-                following = start
+                following = 0
                 while reduction.blocks < total:
                     while following < total and len(tasks.pending) < window:
                         submit(following, 1)
@@ -388,9 +388,9 @@ class DistributedPrepared(Prepared):
                     if absorb():
                         break
             else:
-                per_share = max(1, math.ceil((total - start) / (SHARES_PER_WORKER * self.workers)))
+                per_share = max(1, math.ceil(total / (SHARES_PER_WORKER * self.workers)))
                 per_share = min(per_share, max(1, SHARE_BYTES // (16 * self.n)))
-                for first in range(start, total, per_share):
+                for first in range(0, total, per_share):
                     submit(first, min(per_share, total - first))
                 while reduction.blocks < total:
                     collect()
