@@ -202,3 +202,18 @@ def test_a_low_level_callable_travels_as_a_native_factory(
 def test_executor_must_be_an_executor() -> None:
     with pytest.raises(TypeError, match=r"executor must be a concurrent\.futures\.Executor"):
         hp.hutchinson_trace(rosen_der, point(), 8, executor="localhost:8786")
+
+
+@pytest.mark.parametrize(
+    ("estimate", "method"),
+    [(hp.trace, "hutchinson"), (hp.trace, "xtrace"), (hp.trace, "hutch++")]
+    + [(hp.diagonal, "xdiag"), (hp.diagonal, "diag++")],
+)
+def test_every_method_of_trace_and_diagonal_takes_an_executor(
+    thread_pool: Executor, estimate: Any, method: str
+) -> None:
+    f, x = hp.functions.ackley(), point()
+    local = estimate(f, x, 24, method=method, seed=5)
+    remote = estimate(f, x, 24, method=method, seed=5, executor=thread_pool)
+    assert remote.hvps == local.hvps
+    assert same(remote.value, local.value) and same(remote.stderr, local.stderr)
