@@ -206,8 +206,13 @@ def test_executor_must_be_an_executor() -> None:
 
 @pytest.mark.parametrize(
     ("estimate", "method"),
-    [(hp.trace, "hutchinson"), (hp.trace, "xtrace"), (hp.trace, "hutch++")]
-    + [(hp.diagonal, "xdiag"), (hp.diagonal, "diag++")],
+    [
+        (hp.trace, "hutchinson"),
+        (hp.trace, "xtrace"),
+        (hp.trace, "hutch++"),
+        (hp.diagonal, "xdiag"),
+        (hp.diagonal, "diag++"),
+    ],
 )
 def test_every_method_of_trace_and_diagonal_takes_an_executor(
     thread_pool: Executor, estimate: Any, method: str
