@@ -116,3 +116,15 @@ def test_a_killed_workers_blocks_are_rerun_not_dropped(client: Any, tmp_path: Pa
     assert remote.probes == PROBES
     assert same(remote.value, local.value) and same(remote.stderr, local.stderr)
     client.wait_for_workers(2)
+
+
+def test_a_native_factory_rebuilds_the_low_level_callable_on_the_workers(
+    client: Any, native: Any
+) -> None:
+    from test_executor import make_native
+
+    x = point()
+    factory = hp.NativeFactory(make_native, native.lib._name)
+    remote = hp.hutchinson_diag(factory, x, PROBES, seed=3, executor=client.get_executor())
+    local = hp.hutchinson_diag(native.callable(), x, PROBES, seed=3)
+    assert same(remote.value, local.value) and same(remote.stderr, local.stderr)
