@@ -12,14 +12,10 @@
 namespace hessprobe::bindings {
 namespace {
 
-// products(V) -> H V' for V of shape (k, n), k the block's active probes; called on the
-// team's master thread with the GIL taken.
-py::tuple block_probe(const py::object& products, std::size_t n, std::size_t probes, std::uint64_t seed, int threads,
-                      bool diagonal, double tol, const py::object& progress) {
-    if (n < 1) throw std::invalid_argument("n must be >= 1");
-    if (probes < 1) throw std::invalid_argument("probes must be >= 1");
-    ProbeOptions opt{probes, seed, checked_threads(threads), between_rounds(progress, probes), checked_tol(tol)};
-    ProbeArrays arrays(n, diagonal);
+// The core's probe loop over blocks of products from Python: products(V) -> H V' for V of
+// shape (k, n), k the block's active probes, called on one thread of the team with the
+// GIL taken.
+ProbeResult run(const py::object& products, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
     const SignTable& table = SignTable::get();
     auto block = [&](const ProbeBlock& b, const std::uint8_t* signs, double* hv, ExceptionVault& vault) {
 #ifdef HESSPROBE_WITH_OPENMP
@@ -38,12 +34,28 @@ py::tuple block_probe(const py::object& products, std::size_t n, std::size_t pro
             std::copy(HV.data(), HV.data() + b.active * n, hv);
         });
     };
-    ProbeResult r;
-    {
-        py::gil_scoped_release release;
-        r = probe_products(block, n, opt, arrays.out);
-    }
-    return arrays.to_tuple(std::move(r));
+    py::gil_scoped_release release;
+    return probe_products(block, n, opt, out);
+}
+
+py::tuple block_probe(const py::object& products, std::size_t n, std::size_t probes, std::uint64_t seed, int threads,
+                      bool diagonal, double tol, const py::object& progress) {
+    if (n < 1) throw std::invalid_argument("n must be >= 1");
+    if (probes < 1) throw std::invalid_argument("probes must be >= 1");
+    ProbeOptions opt{probes, seed, checked_threads(threads), between_rounds(progress, probes), checked_tol(tol)};
+    ProbeArrays arrays(n, diagonal);
+    return arrays.to_tuple(run(products, n, opt, arrays.out));
+}
+
+// Blocks [first_block, first_block + count) of a run: a share for an executor.
+py::tuple block_probe_blocks(const py::object& products, std::size_t n, std::size_t probes, std::uint64_t seed,
+                             std::size_t first_block, std::size_t count, int threads, bool diagonal,
+                             const py::object& reference) {
+    if (n < 1) throw std::invalid_argument("n must be >= 1");
+    const py::object no_progress = py::none();
+    const ProbeOptions opt = partial_options(probes, seed, threads, first_block, count, no_progress);
+    PartialArrays arrays(n, opt, diagonal, reference);
+    return arrays.to_tuple(run(products, n, opt, arrays.out));
 }
 
 }  // namespace
@@ -51,6 +63,8 @@ py::tuple block_probe(const py::object& products, std::size_t n, std::size_t pro
 void bind_block_probe(py::module_& m) {
     m.def("block_probe", &block_probe, "products"_a, "n"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a,
           "tol"_a = 0.0, "progress"_a = py::none());
+    m.def("block_probe_blocks", &block_probe_blocks, "products"_a, "n"_a, "probes"_a, "seed"_a, "first_block"_a,
+          "count"_a, "threads"_a, "diagonal"_a, "reference"_a = py::none());
 }
 
 }  // namespace hessprobe::bindings

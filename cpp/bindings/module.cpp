@@ -12,4 +12,5 @@ PYBIND11_MODULE(HESSPROBE_MODULE, m) {
     bind_native(m);
     bind_finite_difference(m);
     bind_block_probe(m);
+    bind_partials(m);
 }

@@ -28,7 +28,7 @@ except ImportError as err:  # pragma: no cover - only without a built extension
         "development) rather than importing it from the source tree."
     ) from err
 
-from . import functions, optim, sketching
+from . import distributed, functions, optim, sketching
 from ._info import info
 from .dense import hessian
 from .estimators import Estimate, hutchinson_diag, hutchinson_trace
@@ -36,7 +36,7 @@ from .gauss_newton import GaussNewtonOperator, gauss_newton
 from .hvp import hvp
 from .scipy_adapters import HessianOperator, hessp
 from .selection import diagonal, trace
-from .sources import Gradient
+from .sources import Gradient, NativeFactory
 from .spectra import SpectralDensity, eigenvalues, plot_spectral_density, spectral_density
 from .structured import Colouring, colouring, hessian_diag
 
@@ -48,10 +48,12 @@ __all__ = [
     "GaussNewtonOperator",
     "Gradient",
     "HessianOperator",
+    "NativeFactory",
     "SpectralDensity",
     "__version__",
     "colouring",
     "diagonal",
+    "distributed",
     "eigenvalues",
     "functions",
     "gauss_newton",

@@ -7,7 +7,9 @@ with the point) and hands the result to its engine, which uses only the operatio
 * an object with a ``__hessprobe_source__()`` method returning a
   :class:`~hessprobe.kinds.base.Source` (the built-ins of :mod:`hessprobe.functions`:
   exact HVPs by dual numbers);
-* a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core);
+* a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core), or
+  a :class:`NativeFactory` that builds one where it is prepared (it pickles, so it can
+  travel to an executor's workers);
 * a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)``: finite
   differences of a Python gradient, or with ``scheme="dual"`` its exact HVPs from one
   call on dual numbers (:mod:`hessprobe.kinds.dual`).
@@ -36,9 +38,9 @@ from numpy.typing import ArrayLike
 
 from .kinds.base import Prepared, Source
 from .kinds.gradient import Gradient, Scheme, gradient_source
-from .kinds.native import NativeSource, is_low_level_callable
+from .kinds.native import NativeFactory, NativeSource, is_low_level_callable
 
-__all__ = ["Gradient", "Prepared", "Scheme", "Source", "prepare", "resolve"]
+__all__ = ["Gradient", "NativeFactory", "Prepared", "Scheme", "Source", "prepare", "resolve"]
 
 
 def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None) -> Source:

@@ -48,7 +48,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core, _dual
 from .._validation import as_point, check_all_finite
-from .base import Callback, Prepared, ProbeResult, Source
+from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 from .gradient import Gradient, checked_gradient, with_gradient_options
 
 __all__ = ["LANES", "DualPrepared", "DualSource"]
@@ -188,6 +188,32 @@ class DualPrepared(Prepared):
         try:
             result: ProbeResult = _core.block_probe(
                 self._products, self.n, probes, seed, threads, diagonal, tol, progress
+            )
+        finally:
+            _dual.release_cache()
+        return result
+
+    def probe_blocks(
+        self,
+        probes: int,
+        seed: int,
+        first_block: int,
+        count: int,
+        threads: int,
+        diagonal: bool,
+        reference: _F64 | None,
+    ) -> PartialResult:
+        try:
+            result: PartialResult = _core.block_probe_blocks(
+                self._products,
+                self.n,
+                probes,
+                seed,
+                first_block,
+                count,
+                threads,
+                diagonal,
+                reference,
             )
         finally:
             _dual.release_cache()

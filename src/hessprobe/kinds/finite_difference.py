@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._validation import as_point, check_all_finite
-from .base import Callback, Prepared, ProbeResult, Source
+from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 
 __all__ = [
     "SCHEMES",
@@ -134,6 +134,33 @@ class FiniteDifferencePrepared(Prepared):
             src.step or 0.0,
             tol,
             progress,
+        )
+        return result
+
+    def probe_blocks(
+        self,
+        probes: int,
+        seed: int,
+        first_block: int,
+        count: int,
+        threads: int,
+        diagonal: bool,
+        reference: _F64 | None,
+    ) -> PartialResult:
+        src = self.source
+        result: PartialResult = _core.fd_probe_blocks(
+            src.target,
+            src.vectorized,
+            self.point,
+            probes,
+            seed,
+            first_block,
+            count,
+            threads,
+            diagonal,
+            src.scheme,
+            src.step or 0.0,
+            reference,
         )
         return result
 
