@@ -66,7 +66,11 @@ class NativeFactory:
     """
 
     def __init__(
-        self, make: Any, *args: Any, scheme: Scheme = "central", step: float | None = None
+        self,
+        make: Any,
+        *args: Any,
+        scheme: FiniteDifferenceScheme = "central",
+        step: float | None = None,
     ) -> None:
         if not callable(make):
             raise TypeError(f"make must be callable, got {type(make).__name__}")
