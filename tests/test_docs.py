@@ -29,6 +29,7 @@ MODULES = [
     "hessprobe.structured",
     "hessprobe.selection",
     "hessprobe.progress",
+    "hessprobe.distributed",
     "hessprobe.cli",
     "hessprobe.compiled",
 ]

@@ -107,10 +107,21 @@ def _tangent(request: pytest.FixtureRequest) -> object:
     )
 
 
+def dual_gradient(x):
+    """The quadratic's gradient in NumPy, evaluated on dual numbers: a kind of the package."""
+    return A @ np.asarray(x) + b
+
+
 @pytest.mark.parametrize(
     "source",
-    [MatrixSource(), Wrapper(), "compiled", "tangent"],
-    ids=["Source", "protocol", "compiled", "tangent"],
+    [
+        MatrixSource(),
+        Wrapper(),
+        hp.Gradient(dual_gradient, scheme="dual"),
+        "compiled",
+        "tangent",
+    ],
+    ids=["Source", "protocol", "dual", "compiled", "tangent"],
 )
 @pytest.mark.parametrize("entry", list(ENTRIES))
 def test_an_outside_kind_works_at_every_entry_point(entry, source, request):

@@ -65,6 +65,22 @@ py::tuple fd_probe(const py::object& source, bool vectorized, const Array& x, st
     return arrays.to_tuple(std::move(r));
 }
 
+// A partial run (probing.hpp): blocks [first_block, first_block + count), sums per block.
+py::tuple fd_probe_blocks(const py::object& source, bool vectorized, const Array& x, std::size_t probes,
+                          std::uint64_t seed, std::size_t first_block, std::size_t count, int threads, bool diagonal,
+                          const std::string& scheme_name, double step, const py::object& reference) {
+    const std::size_t n = vector_size(x, "x");
+    const Scheme scheme = parse_scheme(scheme_name);
+    const py::object no_progress = py::none();
+    const ProbeOptions opt = partial_options(probes, seed, threads, first_block, count, no_progress);
+    PartialArrays arrays(n, opt, diagonal, reference);
+    ProbeResult r = with_source(source, vectorized, [&](GradientSource& src) {
+        FiniteDifference fd(src, scheme, x.data(), n, opt.threads);
+        return probe(fd, n, opt, step, arrays.out);
+    });
+    return arrays.to_tuple(std::move(r));
+}
+
 }  // namespace
 
 void bind_finite_difference(py::module_& m) {
@@ -72,6 +88,8 @@ void bind_finite_difference(py::module_& m) {
     m.def("fd_hvp", &fd_hvp, "source"_a, "vectorized"_a, "x"_a, "v"_a, "scheme"_a, "step"_a, "threads"_a);
     m.def("fd_probe", &fd_probe, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a,
           "scheme"_a, "step"_a, "tol"_a = 0.0, "progress"_a = py::none());
+    m.def("fd_probe_blocks", &fd_probe_blocks, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a,
+          "first_block"_a, "count"_a, "threads"_a, "diagonal"_a, "scheme"_a, "step"_a, "reference"_a = py::none());
 }
 
 }  // namespace hessprobe::bindings

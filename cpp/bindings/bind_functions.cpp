@@ -98,7 +98,23 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
                  return arrays.to_tuple(std::move(r));
              },
              "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a, "tol"_a = 0.0,
-             "progress"_a = py::none());
+             "progress"_a = py::none())
+        .def("probe_blocks",
+             [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, std::size_t first_block,
+                std::size_t count, int threads, bool diagonal, const py::object& reference) {
+                 const std::size_t n = b.checked_size(x);
+                 const py::object no_progress = py::none();
+                 const ProbeOptions opt = partial_options(probes, seed, threads, first_block, count, no_progress);
+                 PartialArrays arrays(n, opt, diagonal, reference);
+                 ProbeResult r;
+                 {
+                     py::gil_scoped_release release;
+                     r = probe(b.f, x.data(), n, opt, arrays.out);
+                 }
+                 return arrays.to_tuple(std::move(r));
+             },
+             "x"_a, "probes"_a, "seed"_a, "first_block"_a, "count"_a, "threads"_a, "diagonal"_a,
+             "reference"_a = py::none());
 }
 
 // Residuals r(x), shape (m,), and their Jacobian, shape (m, n), of a least-squares

@@ -13,4 +13,6 @@ PYBIND11_MODULE(HESSPROBE_MODULE, m) {
     bind_finite_difference(m);
     bind_compiled(m);
     bind_tangent(m);
+    bind_block_probe(m);
+    bind_partials(m);
 }

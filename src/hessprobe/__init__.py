@@ -28,7 +28,7 @@ except ImportError as err:  # pragma: no cover - only without a built extension
         "development) rather than importing it from the source tree."
     ) from err
 
-from . import compiled, functions, optim, sketching
+from . import compiled, distributed, functions, optim, sketching
 from ._info import info
 from .compiled import (
     CompiledFunction,
@@ -44,7 +44,7 @@ from .gauss_newton import GaussNewtonOperator, gauss_newton
 from .hvp import hvp
 from .scipy_adapters import HessianOperator, hessp
 from .selection import diagonal, trace
-from .sources import Gradient, Tangent
+from .sources import Gradient, NativeFactory, Tangent
 from .spectra import SpectralDensity, eigenvalues, plot_spectral_density, spectral_density
 from .structured import Colouring, colouring, hessian_diag
 
@@ -58,6 +58,7 @@ __all__ = [
     "GaussNewtonOperator",
     "Gradient",
     "HessianOperator",
+    "NativeFactory",
     "SpectralDensity",
     "Tangent",
     "__version__",
@@ -66,6 +67,7 @@ __all__ = [
     "compiled",
     "compiled_function",
     "diagonal",
+    "distributed",
     "eigenvalues",
     "functions",
     "gauss_newton",

@@ -7,6 +7,8 @@ from numpy.typing import NDArray
 
 _F64 = NDArray[np.float64]
 _ProbeTuple = tuple[_F64 | None, _F64 | None, float, float, _F64]
+# a partial run: per-block S1, S2 (None: trace only), r (block 0's share), trace samples
+_PartialTuple = tuple[_F64 | None, _F64 | None, _F64 | None, _F64]
 
 probe_lanes: int
 
@@ -37,6 +39,53 @@ def fd_probe(
     tol: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> _ProbeTuple: ...
+def block_probe(
+    products: Callable[[_F64], _F64],
+    n: int,
+    probes: int,
+    seed: int,
+    threads: int,
+    diagonal: bool,
+    tol: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> _ProbeTuple: ...
+def block_probe_blocks(
+    products: Callable[[_F64], _F64],
+    n: int,
+    probes: int,
+    seed: int,
+    first_block: int,
+    count: int,
+    threads: int,
+    diagonal: bool,
+    reference: _F64 | None = None,
+) -> _PartialTuple: ...
+def fd_probe_blocks(
+    source: Callable[..., Any] | object,
+    vectorized: bool,
+    x: _F64,
+    probes: int,
+    seed: int,
+    first_block: int,
+    count: int,
+    threads: int,
+    diagonal: bool,
+    scheme: str,
+    step: float,
+    reference: _F64 | None = None,
+) -> _PartialTuple: ...
+
+class ProbeReduction:
+    def __init__(self, n: int, probes: int, diagonal: bool) -> None: ...
+    def add(
+        self, d: _F64 | None, dd: _F64 | None, reference: _F64 | None, samples: _F64
+    ) -> None: ...
+    def target_met(self, tol: float) -> bool: ...
+    def finish(self) -> _ProbeTuple: ...
+    @property
+    def blocks(self) -> int: ...
+    @property
+    def done(self) -> int: ...
 
 class _Builtin:
     @property
@@ -62,6 +111,17 @@ class _Builtin:
         tol: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
     ) -> _ProbeTuple: ...
+    def probe_blocks(
+        self,
+        x: _F64,
+        probes: int,
+        seed: int,
+        first_block: int,
+        count: int,
+        threads: int,
+        diagonal: bool,
+        reference: _F64 | None = None,
+    ) -> _PartialTuple: ...
 
 class Rosenbrock(_Builtin):
     def __init__(self) -> None: ...

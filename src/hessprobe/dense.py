@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import as_count, check_memory, resolve_threads
-from .kinds.finite_difference import Scheme, column_step
+from .distributed import attach
+from .kinds.finite_difference import column_step
+from .kinds.gradient import Scheme
 from .progress import Progress
 from .sources import prepare
 from .structured import band_classes, coloured_products, kernel_done, structured_hessian
@@ -27,6 +30,7 @@ def hessian(
     bandwidth: int | None = None,
     sparsity: Any = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Any:
     """Return the Hessian H(x): dense from HVPs H e_j, or sparse from coloured HVPs.
 
@@ -78,6 +82,11 @@ def hessian(
     progress : bool or callable, optional
         ``True`` for a bar, or ``progress(done, total)`` with the columns (colours) done
         after each block of them (:mod:`hessprobe.progress`).
+    executor : concurrent.futures.Executor, optional
+        Compute each block's column (colour) HVPs on this executor's workers, bitwise
+        as locally (:mod:`hessprobe.distributed`); ``threads`` is then per worker.  A
+        built-in's own Hessian kernel (no ``bandwidth``/``sparsity``) is one core call
+        and runs in the caller.
 
     Returns
     -------
@@ -115,8 +124,9 @@ def hessian(
             step=step,
             threads=threads,
             progress=progress,
+            executor=executor,
         )
-    prepared = prepare(source, x, scheme, step)
+    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
     nthreads = resolve_threads(threads)
     cols = as_count(block, "block")
     n = prepared.n

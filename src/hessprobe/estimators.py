@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -10,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_count, as_seed, check_probing_memory, resolve_threads
+from .distributed import attach
 from .kinds.base import Prepared, ProbeResult
 from .progress import Progress, reporter
 from .sources import Scheme, prepare
@@ -92,8 +94,9 @@ def _run(
     step: float | None,
     tol: float | None,
     progress: Progress,
+    executor: Executor | None,
 ) -> ProbeResult:
-    prepared = prepare(source, x, scheme, step)
+    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
     options = (as_count(hvps, "hvps"), as_seed(seed), resolve_threads(threads))
     return hutchinson(prepared, *options, diagonal, as_tol(tol), progress)
 
@@ -109,6 +112,7 @@ def hutchinson_diag(
     step: float | None = None,
     tol: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Hutchinson's method.
 
@@ -147,6 +151,11 @@ def hutchinson_diag(
         with the probes done, between blocks of 8 (:mod:`hessprobe.progress`).  With
         ``tol``, ``total`` is ``hvps``, and a run that stops early ends with
         ``(est.probes, est.probes)``.
+    executor : concurrent.futures.Executor, optional
+        Run the probes on this executor's workers (a Dask ``Client.get_executor()``, a
+        ``ProcessPoolExecutor``, ...): blocks of 8 probes are shared out and their sums
+        added in block order, so the result is bitwise the local one with the same
+        seed (:mod:`hessprobe.distributed`).  ``threads`` is then per worker (default 1).
 
     Returns
     -------
@@ -171,7 +180,7 @@ def hutchinson_diag(
     (352, True)
     """
     diag, err, _, _, samples = _run(
-        source, x, hvps, seed, threads, True, scheme, step, tol, progress
+        source, x, hvps, seed, threads, True, scheme, step, tol, progress, executor
     )
     return Estimate(diag, err, len(samples))  # type: ignore[arg-type]
 
@@ -187,14 +196,15 @@ def hutchinson_trace(
     step: float | None = None,
     tol: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutchinson's method.
 
     trace(H) = E[v . (H v)] for Rademacher v; the sample variance is
     2 sum_{i != j} H_ij^2, the smallest of any i.i.d. probe distribution.
 
-    Parameters are those of :func:`hutchinson_diag`; ``tol`` is a target for
-    ``stderr / |trace|``.
+    Parameters are those of :func:`hutchinson_diag` (``executor`` included); ``tol`` is a
+    target for ``stderr / |trace|``.
 
     Returns
     -------
@@ -214,6 +224,6 @@ def hutchinson_trace(
     (168, True)
     """
     _, _, trace, err, samples = _run(
-        source, x, hvps, seed, threads, False, scheme, step, tol, progress
+        source, x, hvps, seed, threads, False, scheme, step, tol, progress, executor
     )
     return Estimate(float(trace), float(err), len(samples))

@@ -78,6 +78,12 @@ class Function:
         self._params = params
         self._source = BuiltinSource(self._core, repr(self), domain)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as what builds it (the compiled object itself does not pickle): a
+        # built-in travels to an executor's workers (hessprobe.distributed).
+        args = (self._core_class, self._core_args, self._params, self._source.domain)
+        return (type(self), args)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"hessprobe.functions.{self.name}({args})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from ._validation import as_directions, as_real_array, check_all_finite, resolve_threads
+from .distributed import attach
 from .sources import Scheme, resolve
 
 __all__ = ["HessianOperator", "HessianProduct", "hessp"]
@@ -120,7 +122,12 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy is untyped
     scheme, step : optional
         Finite-difference options for a gradient callable.
     threads : int, optional
-        Threads per product (default all cores).
+        Threads per product (default all cores; with ``executor``, per worker, default 1).
+    executor : concurrent.futures.Executor, optional
+        Compute the products of each ``matvec``/``matmat`` block on this executor's
+        workers, rows shared out in runs of 8, bitwise as locally
+        (:mod:`hessprobe.distributed`): worth it for wide blocks of an expensive
+        gradient.  Source and x are sent once (scattered, with Dask).
 
     Attributes
     ----------
@@ -153,9 +160,11 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy is untyped
         scheme: Scheme | None = None,
         step: float | None = None,
         threads: int | None = None,
+        executor: Executor | None = None,
     ) -> None:
-        self._prepared = resolve(source, scheme, step).at(np.array(x, copy=True))
-        check_all_finite(self._prepared.point, "x")
+        local = resolve(source, scheme, step).at(np.array(x, copy=True))
+        check_all_finite(local.point, "x")
+        self._prepared = attach(local, executor, source, scheme, step, threads)
         self.x = self._prepared.point
         self.x.flags.writeable = False
         n = self._prepared.n

@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -57,6 +58,7 @@ def trace(
     scheme: Scheme | None = None,
     step: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace with the method of your choice.
 
@@ -94,6 +96,9 @@ def trace(
     progress : bool or callable, optional
         ``True`` for a progress bar, or ``progress(done, total)`` with the HVPs done
         (:mod:`hessprobe.progress`).
+    executor : concurrent.futures.Executor, optional
+        Run the HVPs on this executor's workers, bitwise as locally, every method
+        (:mod:`hessprobe.distributed`); ``threads`` is then per worker.
 
     Returns
     -------
@@ -105,7 +110,9 @@ def trace(
         "hutch++": hutchpp,
         "xtrace": xtrace,
     }
-    options = dict(seed=seed, threads=threads, scheme=scheme, step=step, progress=progress)
+    options = dict(
+        seed=seed, threads=threads, scheme=scheme, step=step, progress=progress, executor=executor
+    )
     return _estimate(estimators[method], source, x, hvps, tol, options)
 
 
@@ -121,6 +128,7 @@ def diagonal(
     scheme: Scheme | None = None,
     step: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal with the method of your choice.
 
@@ -129,7 +137,7 @@ def diagonal(
 
     Parameters
     ----------
-    source, x, hvps, seed, threads, tol, scheme, step, progress
+    source, x, hvps, seed, threads, tol, scheme, step, progress, executor
         As for :func:`trace`; ``tol`` is a target for ||stderr||_2 / ||value||_2.
     method : {"hutchinson", "xdiag", "diag++"}, optional
         ``"hutchinson"`` (the default): :func:`hessprobe.hutchinson_diag`, for the reasons
@@ -161,7 +169,9 @@ def diagonal(
         "diag++": diagpp,
         "xdiag": xdiag,
     }
-    options = dict(seed=seed, threads=threads, scheme=scheme, step=step, progress=progress)
+    options = dict(
+        seed=seed, threads=threads, scheme=scheme, step=step, progress=progress, executor=executor
+    )
     return _estimate(estimators[method], source, x, hvps, tol, options)
 
 

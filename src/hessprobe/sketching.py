@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._validation import as_count, as_seed, resolve_threads
+from .distributed import attach
 from .estimators import DEFAULT_HVPS, Estimate
 from .progress import Progress, reporter
 from .sources import Scheme, prepare
@@ -76,13 +78,15 @@ def _setup(
     minimum: int,
     progress: Progress,
     pairs: bool = False,
+    executor: Executor | None = None,
 ) -> tuple[_Matmat, int, int, int]:
     """Return (matmat, n, hvps, seed) after checking the arguments.
 
     The matmat reports the HVPs done to ``progress``, out of the HVPs the method spends:
-    all of ``hvps``, or an even number with ``pairs`` (two HVPs per test vector).
+    all of ``hvps``, or an even number with ``pairs`` (two HVPs per test vector).  With
+    ``executor``, the blocks of HVPs run on its workers (:mod:`hessprobe.distributed`).
     """
-    prepared = prepare(source, x, scheme, step)
+    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
     m = as_count(hvps, "hvps", minimum)
     s = as_seed(seed)
     t = resolve_threads(threads)
@@ -159,6 +163,7 @@ def hutchpp(
     scheme: Scheme | None = None,
     step: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutch++ (Meyer, Musco, Musco and Woodruff 2021).
 
@@ -186,6 +191,9 @@ def hutchpp(
     progress : bool or callable, optional
         ``True`` for a bar, or ``progress(done, total)`` with the HVPs done after each
         block of them (:mod:`hessprobe.progress`).
+    executor : concurrent.futures.Executor, optional
+        Compute each block of HVPs on this executor's workers, bitwise as locally
+        (:mod:`hessprobe.distributed`); ``threads`` is then per worker.
 
     Returns
     -------
@@ -205,7 +213,9 @@ def hutchpp(
     >>> bool(abs(est.value - np.trace(A)) < 0.01 * np.trace(A)), est.hvps, est.probes
     (True, 60, 40)
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 3, progress)
+    matmat, n, m, s = _setup(
+        source, x, hvps, seed, threads, scheme, step, 3, progress, executor=executor
+    )
     k = m // 3
     rest = m - 2 * k
     _sketch_size(n, k, m, "Hutch++")
@@ -227,6 +237,7 @@ def xtrace(
     scheme: Scheme | None = None,
     step: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by XTrace (Epperly, Tropp and Webber 2024).
 
@@ -259,7 +270,9 @@ def xtrace(
     >>> bool(abs(est.value - np.trace(f.hessian(x))) < 3 * est.stderr), est.probes
     (True, 50)
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 4, progress, pairs=True)
+    matmat, n, m, s = _setup(
+        source, x, hvps, seed, threads, scheme, step, 4, progress, pairs=True, executor=executor
+    )
     k = m // 2
     _sketch_size(n, k, m, "XTrace")
     Om = _signs(s, 0, k, n).T
@@ -303,6 +316,7 @@ def xdiag(
     scheme: Scheme | None = None,
     step: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by XDiag (Epperly, Tropp and Webber 2024).
 
@@ -332,7 +346,9 @@ def xdiag(
     >>> bool(np.abs(est.value - np.diag(A)).max() < 0.01)    # Hutchinson's: 15
     True
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 4, progress, pairs=True)
+    matmat, n, m, s = _setup(
+        source, x, hvps, seed, threads, scheme, step, 4, progress, pairs=True, executor=executor
+    )
     k = m // 2
     _sketch_size(n, k, m, "XDiag")
     Om = _signs(s, 0, k, n).T
@@ -359,6 +375,7 @@ def diagpp(
     scheme: Scheme | None = None,
     step: float | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Diag++ (Baston and Nakatsukasa 2022).
 
@@ -385,7 +402,9 @@ def diagpp(
     >>> bool(np.abs(est.value - np.diag(A)).max() < 0.01)
     True
     """
-    matmat, n, m, s = _setup(source, x, hvps, seed, threads, scheme, step, 3, progress)
+    matmat, n, m, s = _setup(
+        source, x, hvps, seed, threads, scheme, step, 3, progress, executor=executor
+    )
     k = m // 3
     rest = m - 2 * k
     _sketch_size(n, k, m, "Diag++")

@@ -12,9 +12,12 @@ with the point) and hands the result to its engine, which uses only the operatio
 * a :class:`Tangent`, or a ``scipy.LowLevelCallable`` with the tangent-callback
   signature (a native gradient with its own exact tangents, see
   :mod:`hessprobe.kinds.tangent`);
-* a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core);
-* a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)`` (finite
-  differences of a Python gradient).
+* a ``scipy.LowLevelCallable`` (a native gradient: finite differences in the core), or
+  a :class:`NativeFactory` that builds one where it is prepared (it pickles, so it can
+  travel to an executor's workers);
+* a :class:`Gradient`, or any other callable, taken as ``Gradient(fn)``: finite
+  differences of a Python gradient, or with ``scheme="dual"`` its exact HVPs from one
+  call on dual numbers (:mod:`hessprobe.kinds.dual`).
 
 Examples
 --------
@@ -40,12 +43,20 @@ from numpy.typing import ArrayLike
 
 from .kinds.base import Prepared, Source
 from .kinds.compiled import CompiledSource, is_compiled_capsule
-from .kinds.finite_difference import Scheme
-from .kinds.gradient import Gradient, GradientSource
-from .kinds.native import NativeSource, is_low_level_callable
+from .kinds.gradient import Gradient, Scheme, gradient_source
+from .kinds.native import NativeFactory, NativeSource, is_low_level_callable
 from .kinds.tangent import Tangent, TangentSource, is_tangent_callable
 
-__all__ = ["Gradient", "Prepared", "Scheme", "Source", "Tangent", "prepare", "resolve"]
+__all__ = [
+    "Gradient",
+    "NativeFactory",
+    "Prepared",
+    "Scheme",
+    "Source",
+    "Tangent",
+    "prepare",
+    "resolve",
+]
 
 
 def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None) -> Source:
@@ -67,9 +78,9 @@ def resolve(source: Any, scheme: Scheme | None = None, step: float | None = None
     elif is_low_level_callable(source):
         kind = NativeSource(source)
     elif isinstance(source, Gradient):
-        kind = GradientSource(source)
+        kind = gradient_source(source)
     elif callable(source):
-        kind = GradientSource(Gradient(source))
+        kind = gradient_source(Gradient(source))
     else:
         raise TypeError(
             "source must be a hessprobe built-in or compiled function, a gradient callable, "

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_memory, resolve_threads
+from .distributed import attach
 from .kinds.base import Prepared
 from .progress import Progress, reporter
 from .sources import Scheme, prepare
@@ -267,6 +269,7 @@ def hessian_diag(
     step: float | None = None,
     threads: int | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> NDArray[np.float64]:
     """Return the Hessian's diagonal from coloured HVPs: exact for a banded or sparse H.
 
@@ -294,6 +297,11 @@ def hessian_diag(
     progress : bool or callable, optional
         ``True`` for a bar, or ``progress(done, total)`` with the colours (HVPs) done
         after each block of them (:mod:`hessprobe.progress`).
+    executor : concurrent.futures.Executor, optional
+        Compute each block's coloured HVPs on this executor's workers, bitwise as
+        locally (:mod:`hessprobe.distributed`); ``threads`` is then per worker.  A
+        built-in's own diagonal kernel (no ``bandwidth``/``sparsity``) is one core call
+        and runs in the caller.
 
     Returns
     -------
@@ -309,7 +317,7 @@ def hessian_diag(
     >>> bool(np.abs(d - np.diag(rosen_hess(x))).max() < 1e-6 * np.abs(d).max())
     True
     """
-    prepared = prepare(source, x, scheme, step)
+    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
     n = prepared.n
     t = resolve_threads(threads)
     if sparsity is not None:
@@ -338,6 +346,7 @@ def structured_hessian(
     step: float | None = None,
     threads: int | None = None,
     progress: Progress = None,
+    executor: Executor | None = None,
 ) -> scipy.sparse.csr_array:
     """Return the banded or sparse Hessian as a ``scipy.sparse.csr_array`` (n, n).
 
@@ -345,10 +354,10 @@ def structured_hessian(
     ``colouring(...).count`` HVPs.  Entries outside the pattern are not stored.  For an
     exact source (a built-in) the entries are not symmetrised; for finite differences
     they are, (H + H') / 2, as in the dense case.  A pattern whose entries cannot fit in
-    memory is refused up front (MemoryError naming the argument).  ``progress`` as for
-    :func:`hessian_diag`.
+    memory is refused up front (MemoryError naming the argument).  ``progress`` and
+    ``executor`` as for :func:`hessian_diag`.
     """
-    prepared = prepare(source, x, scheme, step)
+    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
     n = prepared.n
     t = resolve_threads(threads)
     col = colouring(n, bandwidth=bandwidth, sparsity=sparsity)

@@ -201,6 +201,73 @@ template <int K> Dual<K> sigmoid(const Dual<K>& a) {
 }
 template <int K> Dual<K> softplus(const Dual<K>& a) { return chain(a, softplus(a.v), sigmoid(a.v)); }
 
+// ---- the rest of NumPy's elementary functions (the dual dtype's ufunc loops) ------
+template <int K> Dual<K> tan(const Dual<K>& a) {
+    const double t = std::tan(a.v);
+    return chain(a, t, 1.0 + t * t);
+}
+template <int K> Dual<K> asin(const Dual<K>& a) { return chain(a, std::asin(a.v), 1.0 / std::sqrt(1.0 - a.v * a.v)); }
+template <int K> Dual<K> acos(const Dual<K>& a) { return chain(a, std::acos(a.v), -1.0 / std::sqrt(1.0 - a.v * a.v)); }
+template <int K> Dual<K> atan(const Dual<K>& a) { return chain(a, std::atan(a.v), 1.0 / (1.0 + a.v * a.v)); }
+template <int K> Dual<K> sinh(const Dual<K>& a) { return chain(a, std::sinh(a.v), std::cosh(a.v)); }
+template <int K> Dual<K> cosh(const Dual<K>& a) { return chain(a, std::cosh(a.v), std::sinh(a.v)); }
+template <int K> Dual<K> asinh(const Dual<K>& a) { return chain(a, std::asinh(a.v), 1.0 / std::sqrt(a.v * a.v + 1.0)); }
+template <int K> Dual<K> acosh(const Dual<K>& a) { return chain(a, std::acosh(a.v), 1.0 / std::sqrt(a.v * a.v - 1.0)); }
+template <int K> Dual<K> atanh(const Dual<K>& a) { return chain(a, std::atanh(a.v), 1.0 / (1.0 - a.v * a.v)); }
+template <int K> Dual<K> cbrt(const Dual<K>& a) {
+    const double c = std::cbrt(a.v);
+    return chain(a, c, 1.0 / (3.0 * c * c));
+}
+template <int K> Dual<K> exp2(const Dual<K>& a) {
+    const double e = std::exp2(a.v);
+    return chain(a, e, e * 0.69314718055994530942);
+}
+template <int K> Dual<K> log2(const Dual<K>& a) { return chain(a, std::log2(a.v), 1.0 / (a.v * 0.69314718055994530942)); }
+template <int K> Dual<K> log10(const Dual<K>& a) { return chain(a, std::log10(a.v), 1.0 / (a.v * 2.30258509299404568402)); }
+// |a| has derivative sign(a); at 0 the subgradient 0 (as JAX and PyTorch take it).
+template <int K> Dual<K> fabs(const Dual<K>& a) { return chain(a, std::fabs(a.v), a.v > 0.0 ? 1.0 : a.v < 0.0 ? -1.0 : 0.0); }
+template <int K> Dual<K> erf(const Dual<K>& a) {
+    return chain(a, std::erf(a.v), 1.1283791670955125739 * std::exp(-a.v * a.v));  // 2 / sqrt(pi)
+}
+// c^b for a constant base c > 0 (c = 0: the constant 0 for b > 0).
+template <int K> Dual<K> pow(double c, const Dual<K>& b) {
+    const double r = std::pow(c, b.v);
+    return chain(b, r, r == 0.0 ? 0.0 : r * std::log(c));
+}
+// a^b for dual a and b: b a^(b-1) a' + a^b log(a) b', the log term only where b moves.
+template <int K> Dual<K> pow_dual(const Dual<K>& a, const Dual<K>& b) {
+    Dual<K> r = pow(a, b.v);
+    const double lg = r.v == 0.0 ? 0.0 : r.v * std::log(a.v);
+    for (int k = 0; k < K; ++k)
+        if (b.d[k] != 0.0) r.d[k] += lg * b.d[k];
+    return r;
+}
+// atan2(y, x): d = (x dy - y dx) / (x^2 + y^2).
+template <int K> Dual<K> atan2(const Dual<K>& y, const Dual<K>& x) {
+    Dual<K> r;
+    r.v = std::atan2(y.v, x.v);
+    const double inv = 1.0 / (x.v * x.v + y.v * y.v);
+    for (int k = 0; k < K; ++k) r.d[k] = (x.v * y.d[k] - y.v * x.d[k]) * inv;
+    return r;
+}
+// hypot(a, b): d = (a da + b db) / hypot.
+template <int K> Dual<K> hypot(const Dual<K>& a, const Dual<K>& b) {
+    Dual<K> r;
+    r.v = std::hypot(a.v, b.v);
+    const double inv = 1.0 / r.v;
+    for (int k = 0; k < K; ++k) r.d[k] = (a.v * a.d[k] + b.v * b.d[k]) * inv;
+    return r;
+}
+// log(exp(a) + exp(b)): d = exp(a - r) da + exp(b - r) db.
+template <int K> Dual<K> logaddexp(const Dual<K>& a, const Dual<K>& b) {
+    Dual<K> r;
+    const double hi = a.v > b.v ? a.v : b.v, lo = a.v > b.v ? b.v : a.v;
+    r.v = hi == lo ? hi + 0.69314718055994530942 : hi + std::log1p(std::exp(lo - hi));
+    const double wa = std::exp(a.v - r.v), wb = std::exp(b.v - r.v);
+    for (int k = 0; k < K; ++k) r.d[k] = wa * a.d[k] + wb * b.d[k];
+    return r;
+}
+
 #undef HESSPROBE_LANES
 
 HESSPROBE_NAMESPACE_END

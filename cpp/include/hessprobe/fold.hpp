@@ -23,8 +23,10 @@ HESSPROBE_NAMESPACE_BEGIN
 inline constexpr int probe_lanes = 8;
 
 // Trace sums of one stream of coordinates, and the fold step.  Full: all lanes active.
-// First: the run's first block (sets r = s_0 and starts S1, S2).  Diagonal: keep S1, S2.
-template <bool Full, bool First, bool Diagonal>
+// First: the run's first block (sets r = s_0).  Diagonal: keep S1, S2.  Assign: start
+// S1, S2 with this block's sums (the first block; every block of a partial run, whose
+// sums per block are reduced elsewhere, partials.hpp).
+template <bool Full, bool First, bool Diagonal, bool Assign = First>
 class LaneFold {
   public:
     static constexpr int K = probe_lanes;
@@ -104,7 +106,7 @@ class LaneFold {
 #endif
 
     static void accumulate(double& s1, double& s2, double d, double dd) {
-        if constexpr (First) {  // the outputs start uninitialized
+        if constexpr (Assign) {  // the outputs start uninitialized
             s1 = d;
             s2 = dd;
         } else {

@@ -24,6 +24,11 @@
 // check uses the arithmetic of the final result, and the sums of a stopped run are those
 // of a plain run with that many probes, so the two results are bitwise equal.
 //
+// Partial runs (ProbeOptions::block_count > 0): blocks first_block .. first_block +
+// block_count - 1 only, each block's sums kept apart rather than added up (one share of a
+// run spread over processes or machines); partials.hpp reduces the shares in block order
+// with the additions of a whole run, so the result is bitwise the one of a local run.
+//
 // Numerics: samples are accumulated shifted by the first probe's sample, S1 = sum (s - s_0)
 // and S2 = sum (s - s_0)^2, which avoids the cancellation of sum s^2 - (sum s)^2 / m and
 // makes a coordinate whose samples are all equal (a diagonal Hessian) come out with its
@@ -63,17 +68,26 @@ struct ProbeOptions {
     // check); may throw.
     std::function<void(std::size_t)> between_rounds;
     double tol = 0.0;  // > 0: stop once the relative standard error is <= tol (probes: the maximum)
+    // A partial run (block_count > 0; no target): blocks [first_block, first_block +
+    // block_count) of a run of `probes` probes, their sums returned per block.
+    std::size_t first_block = 0, block_count = 0;
 };
+
+// The blocks of a run of `probes` probes.
+inline std::size_t block_total(std::size_t probes) { return (probes + probe_lanes - 1) / probe_lanes; }
 
 // Blocks a run with a target error completes before it checks it: one block's 8 samples
 // say too little about their own spread.
 inline constexpr std::size_t min_blocks_before_stopping = 2;
 
 // Where the diagonal estimate and its standard error go (n each); null for a trace-only
-// run.  They double as the accumulators of the shifted sums.
+// run.  They double as the accumulators of the shifted sums.  In a partial run they are
+// the (block_count, n) per-block sums S1 and S2, and `reference` (n) is r: written by a
+// share that holds block 0, read by any other.
 struct DiagonalOutput {
     double* value = nullptr;
     double* standard_error = nullptr;
+    double* reference = nullptr;
 };
 
 struct ProbeResult {
@@ -102,16 +116,26 @@ class ProbeSums {
   public:
     static constexpr int K = probe_lanes;
 
-    ProbeSums(std::size_t n, std::size_t probes, std::size_t round_blocks, DiagonalOutput out)
+    // A partial run passes its block range (block_count > 0).
+    ProbeSums(std::size_t n, std::size_t probes, std::size_t round_blocks, DiagonalOutput out,
+              std::size_t first_block = 0, std::size_t block_count = 0)
         : n_(n),
           round_blocks_(round_blocks),
           diagonal_(out.value != nullptr),
+          partial_(block_count > 0),
+          first_block_(first_block),
           s1_(out.value),
           s2_(out.standard_error),
-          ref_(diagonal_ ? n : 0),
+          own_ref_(diagonal_ && !partial_ ? n : 0),
+          ref_(partial_ ? out.reference : own_ref_.data()),
           trace_parts_(chunk_count(n) * round_blocks * K),
-          samples_(probes),
-          chunk_norms_(diagonal_ ? 2 * chunk_count(n) : 0) {}
+          sample_base_(partial_ ? first_block * K : 0),
+          samples_(partial_ ? std::min(probes, (first_block + block_count) * K) - sample_base_ : probes),
+          chunk_norms_(diagonal_ ? 2 * chunk_count(n) : 0),
+          done_(sample_base_),
+          summed_(0) {
+        if (partial_ && diagonal_ && ref_ == nullptr) throw std::logic_error("a partial diagonal run needs r");
+    }
 
     // Folds block b's lanes of H v at coordinates [begin, end) (chunk c) into the sums:
     // lanes holds K values per coordinate from begin on; coordinate i's sign byte is
@@ -134,10 +158,30 @@ class ProbeSums {
             for (std::size_t k = 0; k < blocks[s].active; ++k) {
                 double t = 0.0;
                 for (std::size_t c = 0; c < chunks; ++c) t += trace_parts_[(c * round_blocks_ + s) * K + k];
-                samples_[blocks[s].first + k] = t;
+                samples_[blocks[s].first + k - sample_base_] = t;
             }
             done_ = std::max(done_, blocks[s].first + blocks[s].active);
         }
+    }
+
+    // Adds block b's sums, computed by a partial run (d, dd: n each, diagonal runs only; r
+    // with block 0), and its trace samples, exactly as the fold would have (one thread;
+    // blocks in order, from 0).
+    void absorb(const ProbeBlock& b, const double* d, const double* dd, const double* r, const double* samples) {
+        if (diagonal_) {
+            if (b.index == 0) {
+                std::copy(r, r + n_, own_ref_.data());
+                std::copy(d, d + n_, s1_);
+                std::copy(dd, dd + n_, s2_);
+            } else {
+                for (std::size_t i = 0; i < n_; ++i) {
+                    s1_[i] += d[i];
+                    s2_[i] += dd[i];
+                }
+            }
+        }
+        for (std::size_t k = 0; k < b.active; ++k) samples_[b.first + k] = samples[k];
+        done_ = std::max(done_, b.first + b.active);
     }
 
     // The squared norms of the diagonal's standard error and of the diagonal itself, as a
@@ -174,7 +218,7 @@ class ProbeSums {
 
     // Turns the per-coordinate sums into the estimate and its standard error, in place (SPMD).
     void finish_coordinates(ExceptionVault& vault) {
-        if (!diagonal_) return;
+        if (!diagonal_ || partial_) return;
         const double m = static_cast<double>(done_);
         for_each_chunk(n_, vault, [&](std::size_t, std::size_t begin, std::size_t end) {
             for (std::size_t i = begin; i < end; ++i) {
@@ -187,9 +231,9 @@ class ProbeSums {
 
     ProbeResult trace_result() {
         ProbeResult r;
-        trace_stats(r.trace, r.trace_stderr);
-        r.probes = done_;
-        samples_.resize(done_);
+        if (!partial_) trace_stats(r.trace, r.trace_stderr);
+        r.probes = done_ - sample_base_;
+        samples_.resize(r.probes);
         r.trace_samples = std::move(samples_);
         return r;
     }
@@ -218,22 +262,28 @@ class ProbeSums {
         const std::uint8_t* sg = signs + (begin - sign_offset);
         double* part = trace_parts_.data() + (c * round_blocks_ + b.slot) * K;
         const std::size_t count = end - begin;
-        if (!diagonal_)
+        if (!diagonal_) {
             fold_range<Full, false, false>(lanes, sg, count, mask, nullptr, nullptr, nullptr, part);
-        else if (b.index == 0)
-            fold_range<Full, true, true>(lanes, sg, count, mask, &ref_[begin], s1_ + begin, s2_ + begin, part);
+        } else if (partial_) {  // this block's own sums
+            const std::size_t at = (b.index - first_block_) * n_ + begin;
+            if (b.index == 0)
+                fold_range<Full, true, true>(lanes, sg, count, mask, ref_ + begin, s1_ + at, s2_ + at, part);
+            else
+                fold_range<Full, false, true, true>(lanes, sg, count, mask, ref_ + begin, s1_ + at, s2_ + at, part);
+        } else if (b.index == 0)
+            fold_range<Full, true, true>(lanes, sg, count, mask, ref_ + begin, s1_ + begin, s2_ + begin, part);
         else
-            fold_range<Full, false, true>(lanes, sg, count, mask, &ref_[begin], s1_ + begin, s2_ + begin, part);
+            fold_range<Full, false, true>(lanes, sg, count, mask, ref_ + begin, s1_ + begin, s2_ + begin, part);
     }
 
     // The fold of `count` coordinates.  The trace sums alternate between two folds by
     // coordinate (two short chains of additions instead of one long one) and are
     // combined as even + odd.
-    template <bool Full, bool First, bool Diagonal>
+    template <bool Full, bool First, bool Diagonal, bool Assign = First>
     static void fold_range(const double* lanes, const std::uint8_t* signs, std::size_t count, const double* mask,
                            double* ref, double* s1, double* s2, double* part) {
         const double(*table)[8] = SignTable::get().row;
-        LaneFold<Full, First, Diagonal> even(mask), odd(mask);
+        LaneFold<Full, First, Diagonal, Assign> even(mask), odd(mask);
         double unused = 0.0;
         auto at = [&](double* a, std::size_t j) -> double& { return Diagonal ? a[j] : unused; };
         std::size_t j = 0;
@@ -257,16 +307,19 @@ class ProbeSums {
     }
 
     std::size_t n_, round_blocks_;
-    bool diagonal_;
-    double* s1_;  // sum of (s - ref), then the estimate
-    double* s2_;  // sum of (s - ref)^2, then the standard error
-    std::vector<double> ref_;  // the first probe's sample
+    bool diagonal_, partial_;
+    std::size_t first_block_;
+    double* s1_;  // sum of (s - ref), then the estimate (partial: per block)
+    double* s2_;  // sum of (s - ref)^2, then the standard error (partial: per block)
+    std::vector<double> own_ref_;  // the first probe's sample (a whole run)
+    double* ref_;  // own_ref_, or a partial run's r
     std::vector<double> trace_parts_;  // (chunk, block of the round, lane)
+    std::size_t sample_base_;  // the first probe whose sample samples_ holds
     std::vector<double> samples_;
     std::vector<double> chunk_norms_;  // (stderr^2, diag^2) sums per chunk, for the target check
-    std::size_t done_ = 0;  // probes whose samples are complete
+    std::size_t done_;  // probes whose samples are complete (from probe 0)
     double trace_s1_ = 0.0, trace_s2_ = 0.0;  // shifted sums of samples 0 .. summed_ - 1
-    std::size_t summed_ = 0;
+    std::size_t summed_;
 };
 
 // The output of chunk c for one block: the gradient code stores the K lanes of H v per
@@ -318,14 +371,17 @@ inline void make_signs(const ProbeBlock& b, std::size_t n, std::uint8_t* signs, 
 template <class Round>
 ProbeResult run_rounds(const ProbeOptions& opt, std::size_t round_blocks, std::size_t items, ProbeSums& sums,
                        ExceptionVault& vault, Round&& round) {
-    constexpr std::size_t K = probe_lanes;
-    const std::size_t total = (opt.probes + K - 1) / K;
+    const bool partial = opt.block_count > 0;
+    const std::size_t start = partial ? opt.first_block : 0;
+    const std::size_t total = partial ? opt.first_block + opt.block_count : block_total(opt.probes);
     const bool adaptive = opt.tol > 0.0;
     if (adaptive && round_blocks != 1) throw std::logic_error("a run with a target error needs one block a round");
+    if (partial && (adaptive || total > block_total(opt.probes)))
+        throw std::logic_error("a partial run has no target and lies within the run");
     bool stop = false, met = false;
     run_team(team_size(opt.threads, items), [&] {
         std::vector<ProbeBlock> blocks(round_blocks);
-        for (std::size_t first = 0; first < total; first += round_blocks) {
+        for (std::size_t first = start; first < total; first += round_blocks) {
             const std::size_t count = std::min(round_blocks, total - first);
             for (std::size_t s = 0; s < count; ++s) blocks[s] = ProbeBlock(opt.seed, first + s, opt.probes, s);
             round(blocks.data(), count);
@@ -379,7 +435,7 @@ ProbeResult probe_chunked(const F& f, const double* x, std::size_t n, const Prob
     constexpr int K = probe_lanes;
     const std::size_t R = opt.tol > 0.0 ? 1 : chunked_round_blocks(n, opt.probes);
     const auto band = static_cast<std::size_t>(f.bandwidth());
-    ProbeSums sums(n, opt.probes, R, out);
+    ProbeSums sums(n, opt.probes, R, out, opt.first_block, opt.block_count);
     return run_rounds(opt, R, chunk_count(n) * R, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
         for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
             if (!all_finite(x, begin, end)) bad.store(nonfinite_x, std::memory_order_relaxed);
@@ -405,7 +461,7 @@ ProbeResult probe_blocked(const F& f, const double* x, std::size_t n, const Prob
     constexpr int K = probe_lanes;
     std::vector<std::uint8_t> signs(n);
     auto state = f.template make_state<Dual<K>>(n);
-    ProbeSums sums(n, opt.probes, 1, out);
+    ProbeSums sums(n, opt.probes, 1, out, opt.first_block, opt.block_count);
     const SignInput<K> in{x, signs.data()};
     const std::size_t items = std::max(f.prepare_parts(n), chunk_count(n));
     return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
@@ -439,26 +495,23 @@ ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions
     return result;
 }
 
-// Hutchinson probing of a gradient source by finite differences: each block is K
-// products H v computed by the source, then folded coordinate chunk by chunk.  step 0
-// means the scheme's default.
-inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
-                         DiagonalOutput out) {
+// Hutchinson probing of any maker of HVP blocks: products(b, signs, hv, vault) writes H v_k
+// for the block's active probes k into row k of hv (K rows of n), where v_k[i] =
+// SignTable::get().row[signs[i]][k]; SPMD (every thread of the team calls it).  The rows
+// are then folded coordinate chunk by chunk, as every other source's are.
+template <class Products>
+ProbeResult probe_products(Products&& products, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
     constexpr int K = probe_lanes;
-    ProbeSums sums(n, opt.probes, 1, out);
+    ProbeSums sums(n, opt.probes, 1, out, opt.first_block, opt.block_count);
     std::vector<std::uint8_t> signs(n);
     std::vector<double> hv(static_cast<std::size_t>(K) * n);
-    const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
-    const double steps[K] = {h, h, h, h, h, h, h, h};
-    const SignTable& table = SignTable::get();
-    auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
     ExceptionVault vault;
-    // Work items: the block's K gradient products, then its chunks.
+    // Work items: the block's K products, then its chunks.
     const std::size_t items = std::max<std::size_t>(K, chunk_count(n));
     return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
         const ProbeBlock& b = blocks[0];
         make_signs(b, n, signs.data(), vault);
-        fd.hvp_rows(dir, steps, b.active, hv.data(), vault);
+        products(b, static_cast<const std::uint8_t*>(signs.data()), hv.data(), vault);
         for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
             ProbeSink sink(sums, b, c, begin, end, signs.data(), 0);
             for (std::size_t i = begin; i < end; ++i) {
@@ -468,6 +521,21 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
             sink.flush();
         });
     });
+}
+
+// Hutchinson probing of a gradient source by finite differences: each block is K
+// products H v computed by the source.  step 0 means the scheme's default.
+inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions& opt, double step,
+                         DiagonalOutput out) {
+    constexpr int K = probe_lanes;
+    const double h = step > 0.0 ? step : default_step(fd.scheme(), fd.rms_x(), 1.0);  // Rademacher: rms(v) = 1
+    const double steps[K] = {h, h, h, h, h, h, h, h};
+    const SignTable& table = SignTable::get();
+    auto products = [&](const ProbeBlock& b, const std::uint8_t* signs, double* hv, ExceptionVault& vault) {
+        auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
+        fd.hvp_rows(dir, steps, b.active, hv, vault);
+    };
+    return probe_products(products, n, opt, out);
 }
 
 HESSPROBE_NAMESPACE_END

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Callback", "Prepared", "ProbeResult", "Source"]
+__all__ = ["Callback", "PartialResult", "Prepared", "ProbeResult", "Source"]
 
 _F64 = NDArray[np.float64]
 
@@ -18,6 +18,12 @@ Callback = Callable[[int, int], None]
 #: What a probing run returns: (diagonal or None, its stderr or None, trace, its stderr,
 #: the per-probe trace samples).
 ProbeResult = tuple[_F64 | None, _F64 | None, float, float, _F64]
+
+#: What a partial probing run returns (a share of a run, :mod:`hessprobe.distributed`):
+#: the per-block shifted sums S1 and S2, shape (blocks, n) (None for a trace-only run),
+#: the reference r (the first probe's samples; only from the share holding block 0) and
+#: the share's per-probe trace samples.
+PartialResult = tuple[_F64 | None, _F64 | None, _F64 | None, _F64]
 
 
 class Source(ABC):
@@ -111,6 +117,25 @@ class Prepared(ABC):
         ``progress``, when given, is called as ``progress(done, probes)`` between blocks
         with the probes done so far (and may raise to stop the run).
         """
+
+    def probe_blocks(
+        self,
+        probes: int,
+        seed: int,
+        first_block: int,
+        count: int,
+        threads: int,
+        diagonal: bool,
+        reference: _F64 | None,
+    ) -> PartialResult:
+        """Run blocks ``first_block .. first_block + count - 1`` of a run of ``probes``.
+
+        A share of a run spread over workers: the sums come back per block, and
+        :mod:`hessprobe.distributed` reduces them in block order into bitwise the result
+        of :meth:`probe`.  ``reference`` is the r of the share holding block 0 (None for
+        that share and for a trace-only run).
+        """
+        raise TypeError(f"{self.source!r} cannot run a share of a probing run (executor=)")
 
     @abstractmethod
     def gradient(self, threads: int) -> _F64:

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._validation import as_point, check_all_finite
-from .base import Callback, Prepared, ProbeResult, Source
+from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 
 __all__ = ["BuiltinPrepared", "BuiltinSource"]
 
@@ -86,6 +86,21 @@ class BuiltinPrepared(Prepared):
     ) -> ProbeResult:
         result: ProbeResult = self.source.core.probe(
             self.point, probes, seed, threads, diagonal, tol, progress
+        )
+        return result
+
+    def probe_blocks(
+        self,
+        probes: int,
+        seed: int,
+        first_block: int,
+        count: int,
+        threads: int,
+        diagonal: bool,
+        reference: _F64 | None,
+    ) -> PartialResult:
+        result: PartialResult = self.source.core.probe_blocks(
+            self.point, probes, seed, first_block, count, threads, diagonal, reference
         )
         return result
 

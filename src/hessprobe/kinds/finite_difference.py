@@ -10,21 +10,27 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
 from .._validation import as_point, check_all_finite
-from .base import Callback, Prepared, ProbeResult, Source
+from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 
-__all__ = ["SCHEMES", "FiniteDifferencePrepared", "FiniteDifferenceSource", "Scheme", "column_step"]
+__all__ = [
+    "SCHEMES",
+    "FiniteDifferencePrepared",
+    "FiniteDifferenceScheme",
+    "FiniteDifferenceSource",
+    "column_step",
+]
 
 _F64 = NDArray[np.float64]
 
-Scheme = Literal["central", "forward", "complex"]
+FiniteDifferenceScheme = Literal["central", "forward", "complex"]
 SCHEMES: tuple[str, ...] = ("central", "forward", "complex")
 
 
-def check_scheme(scheme: Any) -> Scheme:
+def check_scheme(scheme: Any) -> FiniteDifferenceScheme:
     """Return ``scheme`` if it names a finite-difference scheme, else raise ValueError."""
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    out: Scheme = scheme
+    out: FiniteDifferenceScheme = scheme
     return out
 
 
@@ -39,7 +45,7 @@ def check_step(step: Any) -> float | None:
     return float(step)
 
 
-def column_step(scheme: Scheme, x: ArrayLike) -> float:
+def column_step(scheme: FiniteDifferenceScheme, x: ArrayLike) -> float:
     """Return the default finite-difference step for columns H e_j (and coloured sums).
 
     h = c (1 + rms(x)) with the scheme's factor c = eps^(1/3) ~ 6.1e-6 (central),
@@ -72,7 +78,9 @@ class FiniteDifferenceSource(Source):
         A fixed step, or None for the default.
     """
 
-    def __init__(self, target: Any, vectorized: bool, scheme: Scheme, step: float | None) -> None:
+    def __init__(
+        self, target: Any, vectorized: bool, scheme: FiniteDifferenceScheme, step: float | None
+    ) -> None:
         self.target = target
         self.vectorized = vectorized
         self.scheme = check_scheme(scheme)
@@ -126,6 +134,33 @@ class FiniteDifferencePrepared(Prepared):
             src.step or 0.0,
             tol,
             progress,
+        )
+        return result
+
+    def probe_blocks(
+        self,
+        probes: int,
+        seed: int,
+        first_block: int,
+        count: int,
+        threads: int,
+        diagonal: bool,
+        reference: _F64 | None,
+    ) -> PartialResult:
+        src = self.source
+        result: PartialResult = _core.fd_probe_blocks(
+            src.target,
+            src.vectorized,
+            self.point,
+            probes,
+            seed,
+            first_block,
+            count,
+            threads,
+            diagonal,
+            src.scheme,
+            src.step or 0.0,
+            reference,
         )
         return result
 

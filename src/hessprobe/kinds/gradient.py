@@ -1,38 +1,60 @@
-"""A Python gradient, plain or vectorized: finite-difference HVPs, g(x) callable from Python."""
+"""A Python gradient, plain or vectorized: its options, and its finite-difference kind.
+
+With ``scheme="dual"`` the gradient is evaluated on dual numbers instead (:mod:`.dual`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._validation import as_point, check_all_finite
+from .base import Source
 from .finite_difference import (
+    SCHEMES,
     FiniteDifferencePrepared,
     FiniteDifferenceSource,
-    Scheme,
     check_scheme,
     check_step,
 )
 
-__all__ = ["Gradient", "GradientPrepared", "GradientSource"]
+__all__ = [
+    "GRADIENT_SCHEMES",
+    "Gradient",
+    "GradientPrepared",
+    "GradientSource",
+    "Scheme",
+    "checked_gradient",
+    "gradient_source",
+    "with_gradient_options",
+]
 
 _F64 = NDArray[np.float64]
+
+#: How the HVPs of a Python gradient are made: a finite-difference scheme, or "dual".
+Scheme = Literal["central", "forward", "complex", "dual"]
+GRADIENT_SCHEMES: tuple[str, ...] = (*SCHEMES, "dual")
 
 
 @dataclass(frozen=True)
 class Gradient:
-    """A user's gradient function with its finite-difference options.
+    """A user's gradient function with the scheme that makes its HVPs.
 
-    Hessian-vector products of a gradient one can only call come from finite
-    differences of it: ``"central"`` (g(x + h v) - g(x - h v)) / 2h, two calls per
-    product, error O(h^2); ``"forward"`` (g(x + h v) - g(x)) / h, one call per product
-    (g(x) once per run), error O(h); ``"complex"`` Im g(x + i h v) / h, one call, exact to
-    rounding, for a gradient written so that complex input flows through (no abs, no
-    conjugation, no casts to float).
+    ``"dual"``: exact HVPs, the gradient called once on dual numbers seeded along up to 8
+    directions (an array whose dtype carries a value and 8 tangent lanes per element);
+    it works for NumPy code that keeps to the operations listed in
+    :mod:`hessprobe.kinds.dual` (``np.asarray``, ``zeros_like``, slicing and assignment,
+    ``@``/``np.dot``, sums, the elementary functions, ``scipy.special.expit``, ...) and
+    raises a ``TypeError`` naming anything else.  The others are finite differences of a
+    gradient one can only call: ``"central"`` (g(x + h v) - g(x - h v)) / 2h, two calls
+    per product, error O(h^2); ``"forward"`` (g(x + h v) - g(x)) / h, one call per
+    product (g(x) once per run), error O(h); ``"complex"`` Im g(x + i h v) / h, one call,
+    exact to rounding, for a gradient written so that complex input flows through (no
+    abs, no conjugation, no casts to float).
 
     The default step balances truncation against rounding in g: h = c (1 + rms(x)) /
     rms(v) with c = eps^(1/3) ~ 6e-6 (central), eps^(1/2) ~ 1.5e-8 (forward) or 1e-20
@@ -48,9 +70,9 @@ class Gradient:
         function keeps a reference to is never overwritten by a later call.
     vectorized : bool, optional
         Whether ``fn`` takes a block of points (one call per block of 8 probes).
-    scheme : {"central", "forward", "complex"}, optional
+    scheme : {"central", "forward", "complex", "dual"}, optional
     step : float, optional
-        A fixed step h instead of the default.
+        A fixed step h instead of the default (finite differences only).
 
     Notes
     -----
@@ -81,6 +103,9 @@ class Gradient:
     >>> hv = hp.hvp(hp.Gradient(rosen_der), x, v)
     >>> bool(np.allclose(hv, rosen_hess_prod(x, v), rtol=1e-7))
     True
+    >>> exact = hp.hvp(hp.Gradient(rosen_der, scheme="dual"), x, v)
+    >>> bool(np.allclose(exact, rosen_hess_prod(x, v), rtol=1e-15, atol=0))
+    True
     """
 
     fn: Callable[..., Any]
@@ -91,29 +116,56 @@ class Gradient:
     def __post_init__(self) -> None:
         if not callable(self.fn):
             raise TypeError(f"fn must be callable, got {type(self.fn).__name__}")
-        check_scheme(self.scheme)
+        if self.scheme not in GRADIENT_SCHEMES:
+            raise ValueError(f"scheme must be one of {GRADIENT_SCHEMES}, got {self.scheme!r}")
         check_step(self.step)
+        if self.scheme == "dual" and self.step is not None:
+            raise ValueError("step is for finite differences; scheme='dual' is exact and has none")
+
+
+def gradient_source(gradient: Gradient) -> Source:
+    """Return the kind of source ``gradient`` is: dual numbers or finite differences."""
+    if gradient.scheme == "dual":
+        from .dual import DualSource  # dual.py builds on this module
+
+        return DualSource(gradient)
+    return GradientSource(gradient)
+
+
+def with_gradient_options(gradient: Gradient, scheme: str | None, step: float | None) -> Source:
+    """Return the source of ``gradient`` with ``scheme`` and ``step`` overridden (None: keep)."""
+    options: dict[str, Any] = {}
+    if scheme is not None:
+        options["scheme"] = scheme
+    if step is not None:
+        options["step"] = step
+    return gradient_source(replace(gradient, **options))
+
+
+def checked_gradient(fn: Callable[..., Any], x: _F64, vectorized: bool) -> _F64:
+    """Return g(x) from a Python gradient as float64 of x's shape, checked finite."""
+    raw = fn(x[None, :]) if vectorized else fn(x.copy())
+    g = np.asarray(raw, dtype=np.float64).reshape(x.shape)
+    check_all_finite(g, "the gradient")
+    return g
 
 
 class GradientSource(FiniteDifferenceSource):
     """A :class:`Gradient` as a source."""
 
     def __init__(self, gradient: Gradient) -> None:
-        super().__init__(gradient.fn, gradient.vectorized, gradient.scheme, gradient.step)
+        super().__init__(
+            gradient.fn, gradient.vectorized, check_scheme(gradient.scheme), gradient.step
+        )
         self.gradient = gradient
 
     def __repr__(self) -> str:
         return repr(self.gradient)
 
-    def with_options(self, scheme: str | None, step: float | None) -> GradientSource:
+    def with_options(self, scheme: str | None, step: float | None) -> Source:
         if scheme is None and step is None:
             return self
-        options: dict[str, Any] = {}
-        if scheme is not None:
-            options["scheme"] = scheme
-        if step is not None:
-            options["step"] = step
-        return GradientSource(replace(self.gradient, **options))
+        return with_gradient_options(self.gradient, scheme, step)
 
     def at(self, x: ArrayLike) -> GradientPrepared:
         """Return the gradient at ``x`` (1-D, non-empty, finite)."""
@@ -126,9 +178,4 @@ class GradientPrepared(FiniteDifferencePrepared):
     source: GradientSource
 
     def gradient(self, threads: int) -> _F64:
-        fn = self.source.gradient.fn
-        x = self.point
-        raw = fn(x[None, :]) if self.source.vectorized else fn(x.copy())
-        g = np.asarray(raw, dtype=np.float64).reshape(x.shape)
-        check_all_finite(g, "the gradient")
-        return g
+        return checked_gradient(self.source.gradient.fn, self.point, self.source.vectorized)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .finite_difference import FiniteDifferenceSource, Scheme
+from .finite_difference import FiniteDifferenceScheme, FiniteDifferenceSource
 
-__all__ = ["NativeSource", "is_low_level_callable"]
+__all__ = ["NativeFactory", "NativeSource", "is_low_level_callable"]
 
 
 def is_low_level_callable(obj: Any) -> bool:
@@ -23,7 +23,9 @@ class NativeSource(FiniteDifferenceSource):
     the accepted ones).
     """
 
-    def __init__(self, callable_: Any, scheme: Scheme = "central", step: float | None = None):
+    def __init__(
+        self, callable_: Any, scheme: FiniteDifferenceScheme = "central", step: float | None = None
+    ):
         if scheme == "complex":
             raise ValueError("scheme='complex' needs a Python gradient; a native one is real")
         # A LowLevelCallable is a tuple whose item 0 is the capsule named by its signature.
@@ -41,3 +43,48 @@ class NativeSource(FiniteDifferenceSource):
             self.scheme if scheme is None else scheme,  # type: ignore[arg-type]
             self.step if step is None else step,
         )
+
+
+class NativeFactory:
+    """A native gradient made where it is used: ``make()`` returns the LowLevelCallable.
+
+    A ``scipy.LowLevelCallable`` holds a pointer into its process and cannot be pickled,
+    so it cannot travel to the worker processes of an ``executor=``.  This wrapper
+    travels instead (when ``make`` and ``args`` pickle: a module-level function, a
+    ``functools.partial``) and calls ``make(*args)`` once in every process that prepares
+    it, the caller's included, to build the callable there.
+
+    Parameters
+    ----------
+    make : callable
+        ``make(*args) -> scipy.LowLevelCallable``: for example a function that imports
+        a compiled module (ctypes, cffi, numba ``cfunc``) and wraps its gradient.
+    *args
+        Its arguments.
+    scheme, step : optional
+        Finite-difference options, as for a LowLevelCallable source.
+    """
+
+    def __init__(
+        self,
+        make: Any,
+        *args: Any,
+        scheme: FiniteDifferenceScheme = "central",
+        step: float | None = None,
+    ) -> None:
+        if not callable(make):
+            raise TypeError(f"make must be callable, got {type(make).__name__}")
+        self.make, self.args, self.scheme, self.step = make, args, scheme, step
+
+    def __repr__(self) -> str:
+        name = getattr(self.make, "__qualname__", repr(self.make))
+        return f"hessprobe.NativeFactory({name})"
+
+    def __hessprobe_source__(self) -> NativeSource:
+        """Build the LowLevelCallable in this process and return it as a source."""
+        made = self.make(*self.args)
+        if not is_low_level_callable(made):
+            raise TypeError(
+                f"{self!r}: make() must return a scipy.LowLevelCallable, got {type(made).__name__}"
+            )
+        return NativeSource(made, self.scheme, self.step)
