@@ -438,3 +438,33 @@ def test_an_undefined_symbol_is_a_compile_error():
     };"""
     with pytest.raises(hp.CompileError, match="undefined_helper"):
         hp.compile_gradient(source, function="Undefined")
+
+
+@pytest.mark.parametrize("pool", ["threads", "processes"])
+def test_executor_shares_are_bitwise_the_local_run(pool):
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    f, x = compiled("quartic_sum"), _point("e", 1500)
+    assert_array_equal(pickle.loads(pickle.dumps(f)).grad(x), f.grad(x))
+    local = hp.hutchinson_diag(f, x, hvps=40, seed=2)
+    make = ThreadPoolExecutor if pool == "threads" else ProcessPoolExecutor
+    with make(2) as ex:  # a worker process compiles it again: a cache hit
+        shared = hp.hutchinson_diag(f, x, hvps=40, seed=2, executor=ex)
+    assert_array_equal(shared.value, local.value)
+    assert_array_equal(shared.stderr, local.stderr)
+
+
+@pytest.mark.parametrize("name", ["ackley (built-in)", "quartic_sum"])
+def test_every_probing_block_sees_a_fresh_state(name):
+    # A state in several parts whose finish() keeps only the total (Ackley: parts of
+    # 4096; quartic_sum: 1000): every block of a probing run must prepare all the parts
+    # again, so every probe's sample is v . (H v) of that probe.
+    f = hp.functions.ackley() if name.startswith("ackley") else compiled(name)
+    n = 10_000
+    x = _point(name, n, seed=12)
+    V = hp._core.rademacher(3, 0, 24, n)
+    want = np.einsum("ij,ij->i", V, hp.hvp(f, x, V))
+    for threads in (1, 2):
+        got = hp.sources.prepare(f, x).probe(24, 3, threads, False, 0.0)[4]
+        assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())

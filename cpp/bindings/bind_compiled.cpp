@@ -3,6 +3,7 @@
 // The core only calls the table's function pointers; the engines run inside the user's
 // shared object, with the user's gradient inlined.
 #include "common.hpp"
+#include "probe_output.hpp"
 
 #include "hessprobe/abi.h"
 
@@ -232,7 +233,38 @@ void bind_compiled(py::module_& m) {
                  return py::make_tuple(value, standard_error, args.trace, args.trace_stderr,
                                        py::array_t<double>(args.done, samples.data()));
              },
-             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a, "tol"_a = 0.0, "progress"_a = py::none());
+             "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a, "tol"_a = 0.0, "progress"_a = py::none())
+        .def("probe_blocks",
+             [](const Compiled& c, const Array& x, std::size_t probes, std::uint64_t seed, std::size_t first_block,
+                std::size_t count, int threads, bool diagonal, const py::object& reference) {
+                 const std::size_t n = c.checked_size(x);
+                 const py::object no_progress = py::none();
+                 const ProbeOptions opt = partial_options(probes, seed, threads, first_block, count, no_progress);
+                 PartialArrays arrays(n, opt, diagonal, reference);
+                 hessprobe_probe_args args{};
+                 args.probes = probes;
+                 args.seed = seed;
+                 args.threads = opt.threads;
+                 args.first_block = first_block;
+                 args.block_count = count;
+                 args.reference = arrays.out.reference;
+                 args.diagonal = arrays.out.value;
+                 args.diagonal_stderr = arrays.out.standard_error;
+                 std::vector<double> samples(probes);
+                 args.trace_samples = samples.data();
+                 hessprobe_error err{};
+                 int status = 0;
+                 {
+                     py::gil_scoped_release release;
+                     status = c.table().probe(c.table().self, x.data(), n, &args, &err);
+                 }
+                 c.check(status, err);
+                 ProbeResult r;
+                 r.trace_samples.assign(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(args.done));
+                 return arrays.to_tuple(std::move(r));
+             },
+             "x"_a, "probes"_a, "seed"_a, "first_block"_a, "count"_a, "threads"_a, "diagonal"_a,
+             "reference"_a = py::none());
 }
 
 }  // namespace hessprobe::bindings

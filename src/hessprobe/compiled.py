@@ -358,7 +358,16 @@ def compile_gradient(
         ) from None
     address = ctypes.cast(factory, ctypes.c_void_p).value or 0
     core = _core.Compiled.from_factory(address, p, lib)
-    return CompiledFunction(CompiledSource(core, f"<compiled function {core.name!r}>"), library)
+    recipe = (cpp_source, function, [float(v) for v in p], tuple(extra_flags))
+    source = CompiledSource(core, f"<compiled function {core.name!r}>")
+    return CompiledFunction(source, library, recipe)
+
+
+def _rebuild(
+    cpp_source: str, function: str | None, params: list[float], extra_flags: tuple[str, ...]
+) -> CompiledFunction:
+    """Unpickle a compiled function: compile it again (a cache hit on the same machine)."""
+    return compile_gradient(cpp_source, function=function, params=params, extra_flags=extra_flags)
 
 
 def compiled_function(capsule: Any) -> CompiledFunction:
@@ -388,12 +397,30 @@ class CompiledFunction:
     """A user's compiled function: exact derivatives from the engines in its shared object.
 
     Made by :func:`compile_gradient` or :func:`compiled_function`; every entry point of
-    hessprobe takes it as a source.
+    hessprobe takes it as a source.  One made by :func:`compile_gradient` pickles as that
+    call, so ``executor=`` sends it to workers, which compile it again (on the same
+    machine: a load from the cache); one from an extension's capsule does not pickle.
     """
 
-    def __init__(self, source: CompiledSource, library: Path | None) -> None:
+    def __init__(
+        self,
+        source: CompiledSource,
+        library: Path | None,
+        recipe: tuple[str, str | None, list[float], tuple[str, ...]] | None = None,
+    ) -> None:
         self._source = source
         self.library = library
+        self._recipe = recipe
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its compile_gradient call, so that it travels to an executor's
+        # workers (hessprobe.distributed), which compile it again or load it from the cache.
+        if self._recipe is None:
+            raise TypeError(
+                f"{self!r} came from an extension's capsule and does not pickle: import the "
+                "extension on the workers, or use compile_gradient"
+            )
+        return (_rebuild, self._recipe)
 
     def __repr__(self) -> str:
         return repr(self._source)

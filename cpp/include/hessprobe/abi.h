@@ -55,8 +55,16 @@ typedef struct hessprobe_probe_args {
     double tol;                     /* 0: no target error */
     hessprobe_between_rounds between_rounds; /* may be NULL */
     void* context;
-    double* diagonal;               /* n, or NULL for a trace-only run */
-    double* diagonal_stderr;        /* n, or NULL */
+    /* A partial run (a share of a run spread over an executor's workers): block_count > 0
+     * runs blocks [first_block, first_block + block_count) of the run, no target; diagonal
+     * and diagonal_stderr then receive the per-block sums, (block_count, n) each, and
+     * reference the first probe's samples (n): written by a share holding block 0, read
+     * by the others (see hessprobe/partials.hpp).  block_count = 0: a whole run. */
+    size_t first_block;
+    size_t block_count;
+    double* reference;              /* n, or NULL (whole runs, trace-only runs) */
+    double* diagonal;               /* n (whole run) or (block_count, n), or NULL for a trace-only run */
+    double* diagonal_stderr;        /* the same */
     double* trace_samples;          /* room for `probes` */
     /* outputs */
     double trace;

@@ -192,6 +192,8 @@ struct Holder {
             opt.seed = a->seed;
             opt.threads = a->threads;
             opt.tol = a->tol;
+            opt.first_block = a->first_block;
+            opt.block_count = a->block_count;
             if (a->between_rounds != nullptr) {
                 const hessprobe_between_rounds cb = a->between_rounds;
                 void* context = a->context;
@@ -199,7 +201,7 @@ struct Holder {
                     if (cb(context, done) != 0) throw Stopped{};
                 };
             }
-            ProbeResult r = hessprobe::probe(fn(self), x, n, opt, DiagonalOutput{a->diagonal, a->diagonal_stderr});
+            ProbeResult r = hessprobe::probe(fn(self), x, n, opt, DiagonalOutput{a->diagonal, a->diagonal_stderr, a->reference});
             for (std::size_t j = 0; j < r.trace_samples.size() && j < a->probes; ++j)
                 a->trace_samples[j] = r.trace_samples[j];
             a->trace = r.trace;

@@ -466,6 +466,12 @@ ProbeResult probe_blocked(const F& f, const double* x, std::size_t n, const Prob
     const std::size_t items = std::max(f.prepare_parts(n), chunk_count(n));
     return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
         const ProbeBlock& b = blocks[0];
+        // A fresh state for every pass, as evaluate() makes for every HVP: finish() may
+        // reshape it (Ackley's keeps only the total), and the next prepare() needs every part.
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp single
+#endif
+        vault.run([&] { state = f.template make_state<Dual<K>>(n); });
         make_signs(b, n, signs.data(), vault);
         gradient_pass<Dual<K>>(
             f, state, in, n, CheckX{x},

@@ -55,14 +55,6 @@ class CompiledPrepared(BuiltinPrepared):
 
     source: CompiledSource
 
-    def probe_blocks(self, *args: Any, **kwargs: Any) -> Any:
-        # Shares of a run (executor=) need the function on the workers: a compiled one
-        # does not travel yet (its table lives in this process's shared object).
-        raise TypeError(
-            f"{self.source!r} cannot run a share of a probing run (executor=): a compiled "
-            "function stays in the process that loaded it; run it without executor="
-        )
-
     def value(self) -> float | None:  # type: ignore[override]
         if not self.source.core.has_value:
             return None
