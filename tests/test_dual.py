@@ -268,8 +268,10 @@ def raises_type_error(x):
         lambda s: hp.hvp(s, X6, V6),
         lambda s: hp.hutchinson_diag(s, X6, 16, seed=0),
         lambda s: hp.hessian(s, X6),
+        lambda s: hp.hessian(s, np.linspace(0.1, 1.0, 20), threads=2),  # blocks on 2 threads
+        lambda s: hp.hutchinson_trace(s, np.linspace(0.1, 1.0, 20), 32, seed=0, threads=2),
     ],
-    ids=["hvp", "hutchinson_diag", "hessian"],
+    ids=["hvp", "hutchinson_diag", "hessian", "hessian-threads", "hutchinson-threads"],
 )
 def test_the_gradients_exception_reaches_the_caller_unchanged(run):
     with pytest.raises(ValueError) as info:

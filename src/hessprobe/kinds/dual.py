@@ -42,6 +42,7 @@ fewer lanes (1, 2, 4 or 8).  Large temporaries are reused from call to call (see
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -188,8 +189,19 @@ class DualPrepared(Prepared):
         if self.source.gradient.vectorized:
             per_call *= max(1, _MAX_ELEMENTS_PER_CALL // (n * per_call))
         out = np.empty_like(V)
-        for start in range(0, k, per_call):
-            self._products(V[start : start + per_call], out[start : start + per_call])
+        starts = range(0, k, per_call)
+        if threads < 2 or len(starts) < 2:
+            for start in starts:
+                self._products(V[start : start + per_call], out[start : start + per_call])
+            return out
+        # Blocks on several threads: their calls overlap where NumPy releases the GIL.
+        with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+            futures = [
+                pool.submit(self._products, V[a : a + per_call], out[a : a + per_call])
+                for a in starts
+            ]
+            for future in futures:
+                future.result()
         return out
 
     def probe(
