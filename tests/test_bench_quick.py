@@ -60,3 +60,33 @@ def test_quick_benchmark_runs_and_writes_its_outputs(tmp_path: Path, alternative
         assert {"hp_cxx_hvp", "hp_cxx_blk"} <= keys
         assert any(k.startswith("hp_cxx_hutch_t") for k in keys)
         assert any(t["issue"] == "#13" and t["status"] != "n/a" for t in results["targets"])
+
+
+DUAL_BENCH = BENCH.parent / "dual.py"
+
+
+@pytest.mark.skipif(not DUAL_BENCH.exists(), reason="bench/ is not part of this checkout")
+def test_dual_benchmark_runs_and_reports_its_targets(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            str(DUAL_BENCH),
+            "--sizes",
+            "1e3",
+            "--repeats",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    table = (tmp_path / "dual.md").read_text()
+    for row in (
+        "one call on 8 dual lanes",
+        "`hp.hvp` dual, 8 directions",
+        "Hutchinson 100 probes, dual",
+    ):
+        line = next(line for line in table.splitlines() if row in line)
+        assert line.rstrip().endswith(("PASS |", "MISS |")), line

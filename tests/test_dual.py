@@ -8,6 +8,10 @@ complex-step and central-difference HVPs within their documented errors.
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -152,22 +156,38 @@ def test_mlp_hvps_match_the_complex_step_and_central_differences():
     assert relative_error(exact, central) <= 1e-7
 
 
-def test_mlp_hvps_match_jax():
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
-    jnp = jax.numpy
+# JAX runs in a subprocess: imported here it would make every later fork (the
+# process-pool tests) warn that JAX is multithreaded.
+JAX_HVPS = """
+import sys
+import numpy as np
+import jax
+jax.config.update("jax_enable_x64", True)
+jnp = jax.numpy
+data = np.load(sys.argv[1])
+X, Y, w, V = data["X"], data["Y"], data["w"], data["V"]
+D, H, C = (int(v) for v in data["dims"])
 
-    def loss(w):
-        W1 = w[: D * H].reshape(D, H)
-        b1 = w[D * H : D * H + H]
-        W2 = w[D * H + H : D * H + H + H * C].reshape(H, C)
-        b2 = w[D * H + H + H * C :]
-        Z2 = jnp.tanh(MLP_X @ W1 + b1) @ W2 + b2
-        return -jnp.mean(jnp.sum(MLP_Y * jax.nn.log_softmax(Z2), axis=1))
+def loss(w):
+    W1 = w[: D * H].reshape(D, H)
+    b1 = w[D * H : D * H + H]
+    W2 = w[D * H + H : D * H + H + H * C].reshape(H, C)
+    b2 = w[D * H + H + H * C :]
+    Z2 = jnp.tanh(X @ W1 + b1) @ W2 + b2
+    return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(Z2), axis=1))
 
-    want = np.stack([jax.jvp(jax.grad(loss), (MLP_W,), (v,))[1] for v in MLP_V])
+np.save(sys.argv[2], np.stack([jax.jvp(jax.grad(loss), (w,), (v,))[1] for v in V]))
+"""
+
+
+def test_mlp_hvps_match_jax(tmp_path):
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("JAX is not installed")
+    data, out = tmp_path / "mlp.npz", tmp_path / "hv.npy"
+    np.savez(data, X=MLP_X, Y=MLP_Y, w=MLP_W, V=MLP_V, dims=[D, H, C])
+    subprocess.run([sys.executable, "-c", JAX_HVPS, str(data), str(out)], check=True, timeout=300)
     got = hp.hvp(hp.Gradient(mlp_gradient, scheme="dual"), MLP_W, MLP_V)
-    assert relative_error(got, np.asarray(want)) <= 1e-12
+    assert relative_error(got, np.load(out)) <= 1e-12
 
 
 # ---- logistic regression with scipy.special.expit -----------------------------------
@@ -248,8 +268,10 @@ def raises_type_error(x):
         lambda s: hp.hvp(s, X6, V6),
         lambda s: hp.hutchinson_diag(s, X6, 16, seed=0),
         lambda s: hp.hessian(s, X6),
+        lambda s: hp.hessian(s, np.linspace(0.1, 1.0, 20), threads=2),  # blocks on 2 threads
+        lambda s: hp.hutchinson_trace(s, np.linspace(0.1, 1.0, 20), 32, seed=0, threads=2),
     ],
-    ids=["hvp", "hutchinson_diag", "hessian"],
+    ids=["hvp", "hutchinson_diag", "hessian", "hessian-threads", "hutchinson-threads"],
 )
 def test_the_gradients_exception_reaches_the_caller_unchanged(run):
     with pytest.raises(ValueError) as info:

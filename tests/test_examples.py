@@ -65,6 +65,7 @@ def check_pearlmutter_check(out):
 def check_network_hessians(out):
     assert out["parameters"][0] == 13
     assert out["max |HVP - H v| / max |H v|"][0] < 1e-12
+    assert out["max |dual HVP - complex-step HVP| / max |HVP|"][0] < 1e-12  # both exact
     assert out["max |diagonal - diag(H)|"][0] < 1e-12
     start, trained = out["loss at the start and after training"]
     assert trained < 1e-3 * start

@@ -13,29 +13,25 @@ namespace hessprobe::bindings {
 namespace {
 
 // The core's probe loop over blocks of products from Python: products(V) -> H V' for V of
-// shape (k, n), k the block's active probes, called on one thread of the team with the
-// GIL taken.
+// shape (k, n), k the block's active probes.  With several threads, each takes one block
+// of a round and calls products with the GIL, so that calls overlap where the user's
+// NumPy code releases it (its loops over large arrays).
 ProbeResult run(const py::object& products, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
     const SignTable& table = SignTable::get();
-    auto block = [&](const ProbeBlock& b, const std::uint8_t* signs, double* hv, ExceptionVault& vault) {
-#ifdef HESSPROBE_WITH_OPENMP
-#pragma omp single
-#endif
-        vault.run([&] {
-            py::gil_scoped_acquire gil;
-            Array V({b.active, n});
-            double* v = V.mutable_data();
-            for (std::size_t k = 0; k < b.active; ++k)
-                for (std::size_t i = 0; i < n; ++i) v[k * n + i] = table.row[signs[i]][k];
-            const Array HV = Array::ensure(products(V));
-            if (!HV || HV.ndim() != 2 || static_cast<std::size_t>(HV.shape(0)) != b.active ||
-                static_cast<std::size_t>(HV.shape(1)) != n)
-                throw std::logic_error("hessprobe: a block of products has the wrong shape");
-            std::copy(HV.data(), HV.data() + b.active * n, hv);
-        });
+    auto make = [&](const ProbeBlock& b, const std::uint8_t* signs, double* hv, ExceptionVault&) {
+        py::gil_scoped_acquire gil;
+        Array V({b.active, n});
+        double* v = V.mutable_data();
+        for (std::size_t k = 0; k < b.active; ++k)
+            for (std::size_t i = 0; i < n; ++i) v[k * n + i] = table.row[signs[i]][k];
+        const Array HV = Array::ensure(products(V));
+        if (!HV || HV.ndim() != 2 || static_cast<std::size_t>(HV.shape(0)) != b.active ||
+            static_cast<std::size_t>(HV.shape(1)) != n)
+            throw std::logic_error("hessprobe: a block of products has the wrong shape");
+        std::copy(HV.data(), HV.data() + b.active * n, hv);
     };
     py::gil_scoped_release release;
-    return probe_products(block, n, opt, out);
+    return probe_products<false>(make, n, opt, static_cast<std::size_t>(opt.threads), out);
 }
 
 py::tuple block_probe(const py::object& products, std::size_t n, std::size_t probes, std::uint64_t seed, int threads,

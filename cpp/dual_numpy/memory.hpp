@@ -5,9 +5,11 @@
 // in at a third of the speed of memory that is reused.  While a dual call runs
 // (reuse_begin .. reuse_end, set around each call of the user's gradient), NumPy
 // allocates through this handler (NEP 49: PyDataMem_SetHandler, context-local): large
-// blocks freed during the call are kept and handed to the next allocation of about their
-// size; release_cache() returns them when the operation (an HVP block or a probing run)
-// is over.  Blocks freed outside a call are freed at once.
+// blocks freed during a call are kept, up to max_cached_bytes in all, and handed to the
+// next allocation of about their size, in this call or the next one (as PyTorch's caching
+// allocator keeps its blocks: returning them to the OS after each call would fault them in
+// afresh at the next).  release_cache() frees them.  Blocks freed outside a call are freed
+// at once.
 #pragma once
 
 #include "numpy_api.hpp"
@@ -25,6 +27,7 @@ namespace hessprobe::dual_numpy::memory {
 
 constexpr std::size_t min_cached = std::size_t{1} << 18;  // 256 KiB: malloc serves smaller ones well
 constexpr std::size_t max_blocks = 32;
+constexpr std::size_t max_cached_bytes = std::size_t{1} << 30;  // 1 GiB
 
 struct Block {
     void* ptr;
@@ -34,6 +37,7 @@ struct Block {
 struct Cache {
     std::mutex lock;
     std::vector<Block> blocks;
+    std::size_t bytes = 0;  // in blocks
     int depth = 0;  // open reuse_begin calls
 };
 
@@ -54,6 +58,7 @@ inline void* take(std::size_t size) {
     }
     if (best == c.blocks.size()) return nullptr;
     void* p = c.blocks[best].ptr;
+    c.bytes -= c.blocks[best].size;
     c.blocks.erase(c.blocks.begin() + static_cast<std::ptrdiff_t>(best));
     return p;
 }
@@ -92,8 +97,9 @@ inline void release(void*, void* ptr, std::size_t size) {
     if (size >= min_cached) {
         Cache& c = cache();
         std::lock_guard<std::mutex> guard(c.lock);
-        if (c.depth > 0 && c.blocks.size() < max_blocks) {
+        if (c.depth > 0 && c.blocks.size() < max_blocks && c.bytes + size <= max_cached_bytes) {
             c.blocks.push_back({ptr, size});
+            c.bytes += size;
             return;
         }
     }
@@ -136,6 +142,7 @@ inline void release_cache() {
     {
         std::lock_guard<std::mutex> guard(cache().lock);
         blocks.swap(cache().blocks);
+        cache().bytes = 0;
     }
     for (const Block& b : blocks) std::free(b.ptr);
 }

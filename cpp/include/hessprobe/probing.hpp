@@ -501,30 +501,54 @@ ProbeResult probe(const F& f, const double* x, std::size_t n, const ProbeOptions
     return result;
 }
 
-// Hutchinson probing of any maker of HVP blocks: products(b, signs, hv, vault) writes H v_k
-// for the block's active probes k into row k of hv (K rows of n), where v_k[i] =
-// SignTable::get().row[signs[i]][k]; SPMD (every thread of the team calls it).  The rows
-// are then folded coordinate chunk by chunk, as every other source's are.
-template <class Products>
-ProbeResult probe_products(Products&& products, std::size_t n, const ProbeOptions& opt, DiagonalOutput out) {
+// Hutchinson probing of a maker of HVP blocks: make(b, signs, hv, vault) writes H v_k for
+// block b's active probes into row k of hv (K rows of n), v_k[i] =
+// SignTable::get().row[signs[i]][k].  Two ways to run it:
+//   Spmd = true   every thread of the team calls make for the one block of a round (a
+//                 maker that shares the work itself: finite differences);
+//   Spmd = false  a round holds up to `round_blocks` blocks and each is made by one
+//                 thread, at once (a maker that calls Python: the calls overlap where the
+//                 user's code releases the GIL).  A run with a target error has one
+//                 block a round.
+// The folds are those of every other schedule, so the bits depend on neither.
+template <bool Spmd, class Make>
+ProbeResult probe_products(Make&& make, std::size_t n, const ProbeOptions& opt, std::size_t round_blocks,
+                           DiagonalOutput out) {
     constexpr int K = probe_lanes;
-    ProbeSums sums(n, opt.probes, 1, out, opt.first_block, opt.block_count);
-    std::vector<std::uint8_t> signs(n);
-    std::vector<double> hv(static_cast<std::size_t>(K) * n);
+    const std::size_t R = Spmd || opt.tol > 0.0 ? 1 : std::max<std::size_t>(1, round_blocks);
+    ProbeSums sums(n, opt.probes, R, out, opt.first_block, opt.block_count);
+    std::vector<std::uint8_t> signs(R * n);
+    std::vector<double> hv(R * static_cast<std::size_t>(K) * n);
     ExceptionVault vault;
-    // Work items: the block's K products, then its chunks.
-    const std::size_t items = std::max<std::size_t>(K, chunk_count(n));
-    return run_rounds(opt, 1, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t) {
-        const ProbeBlock& b = blocks[0];
-        make_signs(b, n, signs.data(), vault);
-        products(b, static_cast<const std::uint8_t*>(signs.data()), hv.data(), vault);
+    // Work items: a block's K products (or the blocks of a round), then the chunks.
+    const std::size_t items = std::max({static_cast<std::size_t>(K), R, chunk_count(n)});
+    return run_rounds(opt, R, items, sums, vault, [&](const ProbeBlock* blocks, std::size_t count) {
+        for (std::size_t s = 0; s < count; ++s) make_signs(blocks[s], n, signs.data() + s * n, vault);
+        if constexpr (Spmd) {
+            make(blocks[0], static_cast<const std::uint8_t*>(signs.data()), hv.data(), vault);
+        } else {
+            const auto made = static_cast<std::ptrdiff_t>(count);
+#ifdef HESSPROBE_WITH_OPENMP
+#pragma omp for schedule(static, 1)
+#endif
+            for (std::ptrdiff_t s = 0; s < made; ++s)
+                vault.run([&] {
+                    const auto u = static_cast<std::size_t>(s);
+                    make(blocks[u], static_cast<const std::uint8_t*>(signs.data() + u * n), hv.data() + u * K * n,
+                         vault);
+                });
+        }
         for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
-            ProbeSink sink(sums, b, c, begin, end, signs.data(), 0);
-            for (std::size_t i = begin; i < end; ++i) {
-                double* lanes = sink.lanes(i);
-                for (std::size_t k = 0; k < K; ++k) lanes[k] = k < b.active ? hv[k * n + i] : 0.0;
+            for (std::size_t s = 0; s < count; ++s) {
+                const ProbeBlock& b = blocks[s];
+                const double* h = hv.data() + s * K * n;
+                ProbeSink sink(sums, b, c, begin, end, signs.data() + s * n, 0);
+                for (std::size_t i = begin; i < end; ++i) {
+                    double* lanes = sink.lanes(i);
+                    for (std::size_t k = 0; k < K; ++k) lanes[k] = k < b.active ? h[k * n + i] : 0.0;
+                }
+                sink.flush();
             }
-            sink.flush();
         });
     });
 }
@@ -541,7 +565,7 @@ inline ProbeResult probe(FiniteDifference& fd, std::size_t n, const ProbeOptions
         auto dir = [&](std::size_t k, std::size_t i) { return table.row[signs[i]][k]; };
         fd.hvp_rows(dir, steps, b.active, hv, vault);
     };
-    return probe_products(products, n, opt, out);
+    return probe_products<true>(products, n, opt, 1, out);
 }
 
 HESSPROBE_NAMESPACE_END

@@ -35,12 +35,14 @@ What raises ``TypeError``
 Memory layout: an element is its value and K lanes side by side (K + 1 doubles: what a
 NumPy dtype allows), so every operation moves 9x the bytes of the float64 one for K = 8
 and computes the lanes in one short vectorized loop per element.  Fewer directions use
-fewer lanes (1, 2, 4 or 8).
+fewer lanes (1, 2, 4 or 8).  Large temporaries are reused from call to call (see
+:func:`release_memory`).
 """
 
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -51,7 +53,7 @@ from .._validation import as_point, check_all_finite
 from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 from .gradient import Gradient, checked_gradient, with_gradient_options
 
-__all__ = ["LANES", "DualPrepared", "DualSource"]
+__all__ = ["LANES", "DualPrepared", "DualSource", "release_memory"]
 
 _F64 = NDArray[np.float64]
 
@@ -75,6 +77,21 @@ def _register_scipy_special() -> None:
     import scipy.special
 
     _dual.register_special(scipy.special)
+
+
+def release_memory() -> None:
+    """Free the memory kept for the temporaries of the next dual evaluation.
+
+    A dual array of n = 10^6 and 8 lanes is 72 MB; the gradient's temporaries freed
+    during a call are kept (up to 1 GiB in all) and reused by the next call, which would
+    otherwise fault them in afresh at a third of the speed of reused memory.
+
+    Examples
+    --------
+    >>> from hessprobe.kinds.dual import release_memory
+    >>> release_memory()
+    """
+    _dual.release_cache()
 
 
 def lanes_for(count: int) -> int:
@@ -141,9 +158,12 @@ class DualPrepared(Prepared):
             )
         return G
 
-    def _products(self, V: _F64) -> _F64:
-        """Return H V' as rows for up to 8 rows of V (one call) or, vectorized, any number."""
-        hv = np.empty_like(V)
+    def _products(self, V: _F64, out: _F64 | None = None) -> _F64:
+        """Return H V' as rows: up to 8 rows of V a call (vectorized: any number).
+
+        The rows are written into ``out`` (C-contiguous, V's shape) when it is given.
+        """
+        hv = np.empty_like(V) if out is None else out
         token = _dual.reuse_begin()
         try:
             X = _dual.seed(self.point, V, lanes_for(len(V)))  # (ceil(k / lanes), n)
@@ -169,11 +189,19 @@ class DualPrepared(Prepared):
         if self.source.gradient.vectorized:
             per_call *= max(1, _MAX_ELEMENTS_PER_CALL // (n * per_call))
         out = np.empty_like(V)
-        try:
-            for start in range(0, k, per_call):
-                out[start : start + per_call] = self._products(V[start : start + per_call])
-        finally:
-            _dual.release_cache()
+        starts = range(0, k, per_call)
+        if threads < 2 or len(starts) < 2:
+            for start in starts:
+                self._products(V[start : start + per_call], out[start : start + per_call])
+            return out
+        # Blocks on several threads: their calls overlap where NumPy releases the GIL.
+        with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+            futures = [
+                pool.submit(self._products, V[a : a + per_call], out[a : a + per_call])
+                for a in starts
+            ]
+            for future in futures:
+                future.result()
         return out
 
     def probe(
@@ -185,12 +213,9 @@ class DualPrepared(Prepared):
         tol: float,
         progress: Callback | None = None,
     ) -> ProbeResult:
-        try:
-            result: ProbeResult = _core.block_probe(
-                self._products, self.n, probes, seed, threads, diagonal, tol, progress
-            )
-        finally:
-            _dual.release_cache()
+        result: ProbeResult = _core.block_probe(
+            self._products, self.n, probes, seed, threads, diagonal, tol, progress
+        )
         return result
 
     def probe_blocks(
