@@ -20,7 +20,7 @@ PyMethodDef methods[] = {
     {nullptr, nullptr, 0, nullptr}};
 
 PyModuleDef module = {PyModuleDef_HEAD_INIT, "_hessprobe_wood", "The chained Wood function for hessprobe.", -1,
-                      methods};
+                      methods, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 
