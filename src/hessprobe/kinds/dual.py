@@ -173,6 +173,7 @@ class DualPrepared(Prepared):
             else:  # a real result: the gradient does not depend on x
                 hv.fill(0.0)
                 finite = bool(np.isfinite(G).all())
+            del X, G  # freed while reusing: the next call's seed and result take them
         finally:
             _dual.reuse_end(token)
         if not finite:
@@ -188,7 +189,11 @@ class DualPrepared(Prepared):
         per_call = lanes_for(k)
         if self.source.gradient.vectorized:
             per_call *= max(1, _MAX_ELEMENTS_PER_CALL // (n * per_call))
-        out = np.empty_like(V)
+        token = _dual.reuse_begin()  # the result may take a block a previous call freed
+        try:
+            out = np.empty_like(V)
+        finally:
+            _dual.reuse_end(token)
         starts = range(0, k, per_call)
         if threads < 2 or len(starts) < 2:
             for start in starts:
