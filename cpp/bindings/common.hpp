@@ -65,5 +65,6 @@ void bind_native(py::module_& m);
 void bind_finite_difference(py::module_& m);
 void bind_block_probe(py::module_& m);
 void bind_partials(py::module_& m);
+void bind_colouring(py::module_& m);
 
 }  // namespace hessprobe::bindings

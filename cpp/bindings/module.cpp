@@ -13,4 +13,5 @@ PYBIND11_MODULE(HESSPROBE_MODULE, m) {
     bind_finite_difference(m);
     bind_block_probe(m);
     bind_partials(m);
+    bind_colouring(m);
 }
