@@ -32,7 +32,8 @@ py::array_t<I> to_array(const std::vector<I>& v) {
 }
 
 template <typename I>
-py::tuple colour(const py::handle& indptr_obj, const py::handle& indices_obj, const std::string& order_name) {
+py::tuple colour(const py::handle& indptr_obj, const py::handle& indices_obj, const std::string& order_name,
+                 bool distance2 = false) {
     const auto indptr = IndexArray<I>::ensure(indptr_obj);
     const auto indices = IndexArray<I>::ensure(indices_obj);
     if (!indptr || !indices) throw py::error_already_set();
@@ -42,7 +43,8 @@ py::tuple colour(const py::handle& indptr_obj, const py::handle& indices_obj, co
     {
         py::gil_scoped_release release;
         check_symmetric_pattern(p, "sparsity=");
-        result = star_colouring(p, vertex_order(p, order));
+        const std::vector<I> visit = vertex_order(p, order);
+        result = distance2 ? distance2_colouring(p, visit) : colour_pattern(p, visit);
     }
     return py::make_tuple(to_array(result.colours), to_array(result.hubs), result.count);
 }
@@ -77,9 +79,18 @@ void bind_colouring(py::module_& m) {
             return colour<std::int64_t>(indptr, indices, order);
         },
         "indptr"_a, "indices"_a, "order"_a = "natural",
-        "Star colouring of the symmetric CSR pattern (indptr, indices): (colours, hubs, count).\n\n"
+        "Star colouring of the symmetric CSR pattern (indptr, indices): (colours, hubs, count);\n"
+        "the greedy distance-2 colouring instead when it has fewer colours.\n\n"
         "hubs[k] is the end of entry k = (i, j) that is the hub of its two-coloured star (i for\n"
         "a diagonal entry): H_ij = (H v_c)[i + j - hubs[k]] with c = colours[hubs[k]].");
+    m.def(
+        "distance2_colouring",
+        [](const py::array& indptr, const py::array& indices) -> py::tuple {
+            if (both_int32(indptr, indices)) return colour<std::int32_t>(indptr, indices, "natural", true);
+            return colour<std::int64_t>(indptr, indices, "natural", true);
+        },
+        "indptr"_a, "indices"_a,
+        "The greedy distance-2 colouring in natural order: (colours, hubs = indices, count).");
     m.def(
         "vertex_order",
         [](const py::array& indptr, const py::array& indices, const std::string& order) -> py::array {

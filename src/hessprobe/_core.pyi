@@ -19,11 +19,15 @@ def rademacher(seed: int, first: int, count: int, n: int) -> _F64: ...
 def native_signatures() -> list[str]: ...
 
 # star colouring of a symmetric CSR pattern (int32 arrays used in place, else int64):
-# (colours, hubs, count); H_ij = (H v_c)[i + j - hubs[k]], c = colours[hubs[k]]
+# (colours, hubs, count), or the greedy distance-2 colouring when it has fewer colours;
+# H_ij = (H v_c)[i + j - hubs[k]] with c = colours[hubs[k]]
 def star_colouring(
     indptr: NDArray[np.integer[Any]],
     indices: NDArray[np.integer[Any]],
     order: str = "natural",
+) -> tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]], int]: ...
+def distance2_colouring(
+    indptr: NDArray[np.integer[Any]], indices: NDArray[np.integer[Any]]
 ) -> tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]], int]: ...
 def vertex_order(
     indptr: NDArray[np.integer[Any]], indices: NDArray[np.integer[Any]], order: str

@@ -226,9 +226,11 @@ def colouring(
         Gebremedhin, Tarafdar, Manne and Pothen 2007, Algorithm 4.1), linear time for a
         pattern of bounded degree; or the greedy distance-2 colouring of the columns in
         natural order (a column per colour for a dense row), kept as the reference.
-        Star colouring never needs a conflict between columns two apart through a
-        star's leaf, so it has at most as many colours on typical patterns, often far
-        fewer.
+        Star colouring allows columns two apart through a star's leaf to share a
+        colour, so it often needs far fewer; where the greedy star colouring would
+        have more colours than the distance-2 one (a 2-D 9-point stencil: 11 against
+        9) the core returns the distance-2 colouring, a star colouring too, so
+        ``"star"`` never has more colours.
     order : {"natural", "largest-first", "smallest-last"}, optional
         The order in which the star colouring visits the columns: column order; by
         decreasing degree; or smallest-last (the reverse of repeatedly removing a
