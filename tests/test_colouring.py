@@ -123,6 +123,20 @@ def is_star_colouring(A: np.ndarray, colours: np.ndarray) -> bool:
     return True
 
 
+def has_two_coloured_p4(A: np.ndarray, colours: np.ndarray) -> bool:
+    """Whether some path a - b - c - d has only 2 colours, by counting (any size).
+
+    Such a path exists iff some edge b - c has b with another neighbour of c's colour
+    and c another of b's: N[b, colour(c)] >= 2 and N[c, colour(b)] >= 2, with N[v, k]
+    the number of v's neighbours of colour k.
+    """
+    onehot = np.zeros((A.shape[0], int(colours.max()) + 1))
+    onehot[np.arange(A.shape[0]), colours] = 1.0
+    N = A.astype(np.float64) @ onehot
+    b, c = np.nonzero(A)
+    return bool(np.any((N[b, colours[c]] >= 2) & (N[c, colours[b]] >= 2)))
+
+
 def random_hessian(S: scipy.sparse.csr_array, rng: np.random.Generator) -> np.ndarray:
     """A dense symmetric matrix with exactly the pattern of S (and a nonzero diagonal)."""
     P = symmetric_csr(S).toarray() != 0
@@ -158,6 +172,61 @@ def test_is_a_star_colouring(hp, S, order):
     assert col.colours.shape == (n,)
     assert set(col.colours.tolist()) == set(range(col.count))
     assert is_star_colouring(adjacency(S), col.colours)
+
+
+def dense_rows(n: int, rows: int, seed: int) -> scipy.sparse.csr_array:
+    """A random pattern (about 3 a row) plus `rows` rows (and columns) coupled to half of x."""
+    rng = np.random.default_rng(seed)
+    S = random_symmetric(n, 3.0 / n, seed).tolil()
+    for r in rng.choice(n, rows, replace=False):
+        S[r, rng.choice(n, n // 2, replace=False)] = 1.0
+    S = scipy.sparse.csr_array(S)
+    return scipy.sparse.csr_array((S + S.T) != 0, dtype=np.float64)
+
+
+# Vertices of degree above 64 take the core's hash-map path rather than a scan.
+WIDE = [
+    pytest.param(dense_rows(300, k, seed), id=f"dense-rows-{k}-s{seed}")
+    for k in (1, 3, 10)
+    for seed in range(2)
+] + [
+    pytest.param(arrow_tridiagonal(300), id="arrow-tridiagonal-300"),
+    pytest.param(block_arrow(30, 6), id="block-arrow-30x6"),
+]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("S", SMALL[:6] + WIDE)
+def test_is_a_star_colouring_with_dense_rows(hp, S, order):
+    n = S.shape[0]
+    col = hp.colouring(n, sparsity=S, order=order)
+    A = adjacency(S)
+    b, c = np.nonzero(A)
+    assert np.all(col.colours[b] != col.colours[c])
+    assert not has_two_coloured_p4(A, col.colours)
+    assert col.count <= hp.colouring(n, sparsity=S, method="distance-2").count
+    H = random_hessian(S, np.random.default_rng(2))
+    HP = (H @ col.probes().T).T
+    np.testing.assert_array_equal(col.recover(HP), H[col.rows, col.cols])
+
+
+def test_the_two_star_checks_agree(hp):
+    # The counting check against the brute force, on colourings that are and are not
+    # star colourings: random distance-1 colourings of small patterns.
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for n, density, seed in [(10, 0.3, 0), (14, 0.2, 1), (20, 0.1, 2)]:
+        A = adjacency(random_symmetric(n, density, seed))
+        palette = int(A.sum(axis=1).max()) + 2
+        for _ in range(20):
+            colours = np.full(n, -1)
+            for v in rng.permutation(n):
+                free = np.setdiff1d(np.arange(palette), colours[A[v]])
+                colours[v] = rng.choice(free)
+            star = is_star_colouring(A, colours)
+            assert star == (not has_two_coloured_p4(A, colours))
+            outcomes.append(star)
+    assert 0 < sum(outcomes) < len(outcomes)  # both kinds were seen
 
 
 def test_a_two_coloured_path_on_4_vertices_is_not_a_star_colouring():

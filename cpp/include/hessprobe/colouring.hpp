@@ -106,14 +106,15 @@ void check_symmetric_pattern(const Pattern<I>& p, const std::string& what) {
             if (c == p.end(j) || static_cast<std::size_t>(p.indices[c]) != i)
                 throw std::invalid_argument(what + " is not symmetric: entry (" + std::to_string(i) + ", " +
                                             std::to_string(j) + ") has no (" + std::to_string(j) + ", " +
-                                            std::to_string(i) + ")");
+                                            std::to_string(i) + "); give a symmetric pattern or one triangle");
             ++c;
         }
     }
     for (std::size_t j = 0; j < n; ++j)
         if (cursor[j] != p.end(j))
             throw std::invalid_argument(what + " is not symmetric: entry (" + std::to_string(j) + ", " +
-                                        std::to_string(p.indices[cursor[j]]) + ") has no transpose");
+                                        std::to_string(p.indices[cursor[j]]) + ") has no transpose; give a " +
+                                        "symmetric pattern or one triangle");
 }
 
 // The order in which the greedy colouring visits the vertices.
