@@ -256,6 +256,21 @@ def test_random_patterns_never_more_colours_than_distance_2(hp, n, density, seed
     assert star.count <= distance2.count
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("density", [0.01, 0.05, 0.2])
+def test_core_distance_2_is_the_python_reference(hp, density, seed):
+    # The core's distance-2 colouring (the star colouring's fallback) colours as the
+    # Python greedy loop does.
+    from hessprobe import _core
+
+    S = symmetric_csr(random_symmetric(150, density, seed))
+    colours, hubs, count = _core.distance2_colouring(S.indptr, S.indices)
+    reference = hp.colouring(150, sparsity=S, method="distance-2")
+    np.testing.assert_array_equal(colours, reference.colours)
+    assert count == reference.count
+    np.testing.assert_array_equal(hubs, S.indices)
+
+
 # Measured colours (star, default order smallest-last / distance-2, natural order):
 REAL = [
     pytest.param(grid(30, 5), 6, 7, id="grid-5pt-30x30"),
@@ -291,6 +306,9 @@ def test_nine_point_stencil_falls_back_to_distance_2(hp):
     d2_colours, _, d2_count = _core.distance2_colouring(S.indptr, S.indices)
     assert count == d2_count == 9
     np.testing.assert_array_equal(colours, d2_colours)
+    # ... the same colouring as the Python reference's (greedy, natural order).
+    reference = hp.colouring(S.shape[0], sparsity=S, method="distance-2")
+    np.testing.assert_array_equal(d2_colours, reference.colours)
     np.testing.assert_array_equal(hubs, S.indices)  # read as the column: hub = j
 
 

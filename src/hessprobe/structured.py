@@ -13,8 +13,9 @@ HVP per colour (Curtis, Powell and Reid 1974):
   pattern's graph has 3 colours, so any two colours make stars.  Each off-diagonal
   H_ij is read from the product of the colour of its star's hub h (at the other end's
   row: that leaf has no other neighbour of colour(h)), each H_ii from its own colour's.
-  On a 2-D 5-point grid 5 colours rather than 7; on an arrowhead (x_0 coupled to all) 2
-  rather than n.  The greedy distance-2 colouring of the columns (two columns conflict
+  On a 2-D 5-point grid 6 colours rather than 7 (5 visiting the columns in natural
+  order), on a 3-D 7-point grid 11 rather than 13, on an arrowhead (x_0 coupled to
+  all) 2 rather than n.  The greedy distance-2 colouring of the columns (two columns conflict
   when some row has a nonzero in both; Curtis, Powell and Reid) stays available as
   ``method="distance-2"``.
 
