@@ -312,6 +312,18 @@ def test_nine_point_stencil_falls_back_to_distance_2(hp):
     np.testing.assert_array_equal(hubs, S.indices)  # read as the column: hub = j
 
 
+def test_core_without_hubs_gives_the_same_colours(hp):
+    from hessprobe import _core
+
+    S = symmetric_csr(grid(9, 5))
+    colours, hubs, count = _core.star_colouring(S.indptr, S.indices, "smallest-last")
+    colours2, none, count2 = _core.star_colouring(S.indptr, S.indices, "smallest-last", False)
+    assert none is None
+    assert count2 == count
+    np.testing.assert_array_equal(colours2, colours)
+    assert hubs.dtype == S.indices.dtype  # int32 indices: used in place, hubs alike
+
+
 # --------------------------------------------------------------------------------------
 # Vertex orders
 # --------------------------------------------------------------------------------------

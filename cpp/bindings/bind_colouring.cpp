@@ -33,7 +33,7 @@ py::array_t<I> to_array(const std::vector<I>& v) {
 
 template <typename I>
 py::tuple colour(const py::handle& indptr_obj, const py::handle& indices_obj, const std::string& order_name,
-                 bool distance2 = false) {
+                 bool distance2, bool want_hubs) {
     const auto indptr = IndexArray<I>::ensure(indptr_obj);
     const auto indices = IndexArray<I>::ensure(indices_obj);
     if (!indptr || !indices) throw py::error_already_set();
@@ -46,7 +46,8 @@ py::tuple colour(const py::handle& indptr_obj, const py::handle& indices_obj, co
         const std::vector<I> visit = vertex_order(p, order);
         result = distance2 ? distance2_colouring(p, visit) : colour_pattern(p, visit);
     }
-    return py::make_tuple(to_array(result.colours), to_array(result.hubs), result.count);
+    py::object hubs = want_hubs ? py::object(to_array(result.hubs)) : py::object(py::none());
+    return py::make_tuple(to_array(result.colours), hubs, result.count);
 }
 
 template <typename I>
@@ -74,20 +75,21 @@ bool both_int32(const py::array& indptr, const py::array& indices) {
 void bind_colouring(py::module_& m) {
     m.def(
         "star_colouring",
-        [](const py::array& indptr, const py::array& indices, const std::string& order) {
-            if (both_int32(indptr, indices)) return colour<std::int32_t>(indptr, indices, order);
-            return colour<std::int64_t>(indptr, indices, order);
+        [](const py::array& indptr, const py::array& indices, const std::string& order, bool hubs) {
+            if (both_int32(indptr, indices)) return colour<std::int32_t>(indptr, indices, order, false, hubs);
+            return colour<std::int64_t>(indptr, indices, order, false, hubs);
         },
-        "indptr"_a, "indices"_a, "order"_a = "natural",
+        "indptr"_a, "indices"_a, "order"_a = "natural", "hubs"_a = true,
         "Star colouring of the symmetric CSR pattern (indptr, indices): (colours, hubs, count);\n"
         "the greedy distance-2 colouring instead when it has fewer colours.\n\n"
         "hubs[k] is the end of entry k = (i, j) that is the hub of its two-coloured star (i for\n"
-        "a diagonal entry): H_ij = (H v_c)[i + j - hubs[k]] with c = colours[hubs[k]].");
+        "a diagonal entry): H_ij = (H v_c)[i + j - hubs[k]] with c = colours[hubs[k]].  With\n"
+        "hubs=False, None in their place (a diagonal needs only the colours).");
     m.def(
         "distance2_colouring",
         [](const py::array& indptr, const py::array& indices) -> py::tuple {
-            if (both_int32(indptr, indices)) return colour<std::int32_t>(indptr, indices, "natural", true);
-            return colour<std::int64_t>(indptr, indices, "natural", true);
+            if (both_int32(indptr, indices)) return colour<std::int32_t>(indptr, indices, "natural", true, true);
+            return colour<std::int64_t>(indptr, indices, "natural", true, true);
         },
         "indptr"_a, "indices"_a,
         "The greedy distance-2 colouring in natural order: (colours, hubs = indices, count).");

@@ -25,7 +25,8 @@ def star_colouring(
     indptr: NDArray[np.integer[Any]],
     indices: NDArray[np.integer[Any]],
     order: str = "natural",
-) -> tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]], int]: ...
+    hubs: bool = True,
+) -> tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]] | None, int]: ...
 def distance2_colouring(
     indptr: NDArray[np.integer[Any]], indices: NDArray[np.integer[Any]]
 ) -> tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]], int]: ...

@@ -94,7 +94,7 @@ class Colouring:
     count: int
     rows: NDArray[np.intp]
     cols: NDArray[np.intp]
-    hubs: NDArray[np.intp]
+    hubs: NDArray[np.integer[Any]]
     method: str
 
     @property
@@ -108,12 +108,12 @@ class Colouring:
         P[self.colours, np.arange(self.size)] = 1.0
         return P
 
-    def reads(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    def reads(self) -> tuple[NDArray[np.intp], NDArray[np.integer[Any]]]:
         """Return (colour, row) per nonzero: H[rows[k], cols[k]] = (H P_colour)[row]."""
         owner = self.colours[self.hubs]
         if self.hubs is self.cols:
             return owner, self.rows
-        at: NDArray[np.intp] = self.rows + self.cols - self.hubs
+        at: NDArray[np.integer[Any]] = self.rows + self.cols - self.hubs
         return owner, at
 
     def recover(self, HP: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -151,13 +151,16 @@ def _pattern(sparsity: Any, n: int) -> scipy.sparse.csr_array:
     if sparsity.shape != (n, n):
         raise ValueError(f"sparsity= must have shape ({n}, {n}) (n = len(x)), got {sparsity.shape}")
     S = scipy.sparse.csr_array(sparsity, dtype=np.float64)
-    S.sum_duplicates()
+    S.sum_duplicates()  # and sorted indices: a row's first and last entries bound it
     S.data = np.ones_like(S.data)
-    coo = S.tocoo()
-    if not ((coo.col > coo.row).any() and (coo.col < coo.row).any()):
-        S = S + S.T  # one triangle (or a diagonal): the other is implied
+    filled = np.flatnonzero(np.diff(S.indptr))
+    upper = bool((S.indices[S.indptr[filled + 1] - 1] > filled).any())
+    lower = bool((S.indices[S.indptr[filled]] < filled).any())
+    if not (upper and lower):
+        S = scipy.sparse.csr_array(S + S.T)  # one triangle (or a diagonal): the other implied
     # Both triangles: taken as given; the colouring checks that it is symmetric.
-    S = scipy.sparse.csr_array(S + scipy.sparse.identity(n, format="csr"))
+    if not (S.diagonal() != 0).all():
+        S = scipy.sparse.csr_array(S + scipy.sparse.identity(n, format="csr"))
     S.sum_duplicates()
     S.sort_indices()
     return S
@@ -193,12 +196,18 @@ _METHODS = ("star", "distance-2")
 _ORDERS = ("natural", "largest-first", "smallest-last")
 
 
-def _star(S: scipy.sparse.csr_array, order: str) -> tuple[NDArray[np.intp], NDArray[np.intp], int]:
-    """Star colouring of the symmetric CSR pattern S in the core: (colours, hubs, count)."""
+def _star(
+    S: scipy.sparse.csr_array, order: str, hubs: bool = True
+) -> tuple[NDArray[np.intp], NDArray[np.integer[Any]] | None, int]:
+    """Star colouring of the symmetric CSR pattern S in the core: (colours, hubs, count).
+
+    The hubs keep the dtype of S's indices (int32 up to 2^31 entries); None unless
+    ``hubs``.
+    """
     # The entries' rows, columns, hubs, reads and values: about 48 bytes each.
     check_memory(48 * S.nnz, f"sparsity= (with {S.nnz} entries)")
-    colours, hubs, count = _core.star_colouring(S.indptr, S.indices, order)
-    return colours.astype(np.intp, copy=False), hubs.astype(np.intp, copy=False), int(count)
+    colours, entry_hubs, count = _core.star_colouring(S.indptr, S.indices, order, hubs)
+    return colours.astype(np.intp, copy=False), entry_hubs, int(count)
 
 
 def colouring(
@@ -276,15 +285,26 @@ def colouring(
         cols = np.concatenate(cols_l)
         return Colouring(colours, count, np.concatenate(rows_l), cols, cols, "band")
     S = _pattern(sparsity, n)
+    colours, count, hubs = _sparse_colours(S, method, order)
     coo = S.tocoo()
     rows, cols = coo.row.astype(np.intp), coo.col.astype(np.intp)
+    return Colouring(colours, count, rows, cols, cols if hubs is None else hubs, method)
+
+
+def _sparse_colours(
+    S: scipy.sparse.csr_array, method: str, order: str, hubs: bool = True
+) -> tuple[NDArray[np.intp], int, NDArray[np.integer[Any]] | None]:
+    """Colour the pattern S of :func:`_pattern`: (colours, count, hubs or None for columns).
+
+    The hubs are left out (None) when not ``hubs``.
+    """
     if method == "star":
-        colours, hubs, count = _star(S, order)
-        return Colouring(colours, count, rows, cols, hubs, "star")
+        colours, entry_hubs, count = _star(S, order, hubs)
+        return colours, count, entry_hubs
     if (S != S.T).nnz:
         raise ValueError("sparsity= must be symmetric (or one triangle)")
     colours = _greedy_distance2(S)
-    return Colouring(colours, int(colours.max()) + 1, rows, cols, cols, "distance-2")
+    return colours, int(colours.max()) + 1, None
 
 
 #: The columns of one colour: a slice (a band's colours are periodic) or an index array.
@@ -293,7 +313,9 @@ Columns = slice | NDArray[np.intp]
 
 def colour_classes(colours: NDArray[np.intp], count: int) -> list[Columns]:
     """Return the columns of each colour 0 .. count - 1, in column order."""
-    order = np.argsort(colours, kind="stable")
+    # A stable sort of 16-bit keys is a radix sort in NumPy: linear time.
+    keys = colours.astype(np.int16) if count <= np.iinfo(np.int16).max else colours
+    order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(colours[order], np.arange(count + 1))
     return [order[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -413,8 +435,10 @@ def hessian_diag(
     if sparsity is not None:
         if bandwidth is not None:
             raise ValueError("give at most one of bandwidth= and sparsity=")
-        col = colouring(n, sparsity=sparsity)
-        return _diagonal(prepared, colour_classes(col.colours, col.count), t, progress)
+        # d_j = (H P_colour(j))_j whichever colouring: only the colours are needed.
+        S = _pattern(sparsity, n)
+        colours, count, _ = _sparse_colours(S, "star", "smallest-last", hubs=False)
+        return _diagonal(prepared, colour_classes(colours, count), t, progress)
     if bandwidth is None:
         own = prepared.diagonal_kernel(t)
         if own is not None:
