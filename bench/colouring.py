@@ -8,8 +8,10 @@ too slow), every time the minimum of a few runs after a warm-up:
 
 * banded patterns of n = 10^7 columns (half-bandwidth 1 and 2): the CSR arrays are made
   with NumPy, int32, and coloured where they lie (target: a few seconds);
-* the end-to-end ``hp.colouring(n, sparsity=S)`` on a band of 10^6 (scipy.sparse
-  pattern, symmetrised and given its diagonal in Python, then coloured);
+* end to end on a tridiagonal scipy.sparse pattern S of the same n (checked, given its
+  diagonal in Python, then coloured): ``hp.colouring``, ``hp.hessian_diag`` and
+  ``hp.hessian`` of the Rosenbrock built-in with ``sparsity=S``, next to
+  ``hp.hessian_diag(bandwidth=1)``;
 * a 2-D 5-point grid, a 3-D 7-point grid and an arrowhead (x_0 coupled to all), where
   star colouring needs far fewer colours than distance-2.
 
@@ -85,6 +87,22 @@ def star_cells(indptr: np.ndarray, indices: np.ndarray, repeats: int) -> list[st
     return cells
 
 
+def end_to_end(n: int) -> None:
+    """Time hp.colouring / hessian_diag / hessian on a tridiagonal pattern, one run each."""
+    S = scipy.sparse.csr_array(scipy.sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n)))
+    f = hp.functions.rosenbrock()
+    x = np.linspace(-1.0, 1.5, n)
+    print()
+    for name, call in [
+        ("hp.colouring(n, sparsity=S)", lambda: hp.colouring(n, sparsity=S).count),
+        ("hp.hessian_diag(f, x, sparsity=S)", lambda: hp.hessian_diag(f, x, sparsity=S)),
+        ("hp.hessian_diag(f, x, bandwidth=1)", lambda: hp.hessian_diag(f, x, bandwidth=1)),
+        ("hp.hessian(f, x, sparsity=S)", lambda: hp.hessian(f, x, sparsity=S)),
+    ]:
+        t, _ = best(call, 1)
+        print(f"{name:<36} n = {n:,}, S tridiagonal, f Rosenbrock: {t:.3f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=float, default=1e7, help="columns of the banded patterns")
@@ -106,10 +124,7 @@ def main() -> None:
         line(f"band b={b}", n, ind.size, cells)
         del ptr, ind
 
-    m = min(n, 10**6)
-    S = scipy.sparse.csr_array(scipy.sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(m, m)))
-    t, col = best(lambda: hp.colouring(m, sparsity=S), repeats)
-    print(f"\nhp.colouring(n={m:,}, sparsity=tridiagonal): {col.count} colours in {t:.3f} s")
+    end_to_end(n)
 
     print()
     m2, m3 = (60, 15) if args.quick else (300, 40)

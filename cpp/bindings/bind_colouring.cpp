@@ -92,7 +92,7 @@ void bind_colouring(py::module_& m) {
             return colour<std::int64_t>(indptr, indices, "natural", true, true);
         },
         "indptr"_a, "indices"_a,
-        "The greedy distance-2 colouring in natural order: (colours, hubs = indices, count).");
+        "The greedy distance-2 colouring in natural order: (colours, hubs = min(i, j), count).");
     m.def(
         "vertex_order",
         [](const py::array& indptr, const py::array& indices, const std::string& order) -> py::array {

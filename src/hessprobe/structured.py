@@ -482,10 +482,19 @@ def structured_hessian(
     owner, at = col.reads()
     classes = colour_classes(col.colours, col.count)
     for first, HP in coloured_products(prepared, classes, t, COLOUR_BLOCK, progress):
+        if HP.shape[0] == col.count:  # every colour in one run
+            values = HP[owner, at]
+            continue
         k = np.flatnonzero((owner >= first) & (owner < first + HP.shape[0]))
         values[k] = HP[owner[k] - first, at[k]]
-    H = scipy.sparse.csr_array((values, (col.rows, col.cols)), shape=(n, n))
-    if not prepared.exact:
+    if col.method == "band":
+        H = scipy.sparse.csr_array((values, (col.rows, col.cols)), shape=(n, n))
+    else:  # the entries of a pattern are in its CSR order: rows, then sorted columns
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col.rows, minlength=n), out=indptr[1:])
+        H = scipy.sparse.csr_array((values, col.cols, indptr), shape=(n, n))
+    # A star colouring reads H_ij and H_ji from one product entry: symmetric already.
+    if not prepared.exact and col.method != "star":
         H = scipy.sparse.csr_array((H + H.T) * 0.5)
     H.sort_indices()
     return H

@@ -7,7 +7,8 @@
 // and Pothen 2005, "What color is your Jacobian?", SIAM Review 47).  In a star with hub
 // h, each leaf l has h as its only neighbour of colour(h), so H_lh = (H v_colour(h))_l
 // with v_c the indicator of colour c; a diagonal entry is H_ii = (H v_colour(i))_i since
-// no neighbour of i shares its colour.  A star of one edge has either end as its hub.
+// no neighbour of i shares its colour.  A star of one edge has either end as its hub
+// (the smaller is taken).  H_ij and H_ji are read from the same product entry.
 //
 // star_colouring is Algorithm 4.1 of Gebremedhin, Tarafdar, Manne and Pothen 2007 ("New
 // acyclic and star coloring algorithms with application to computing Hessians", SIAM J.
@@ -335,13 +336,14 @@ StarColouring<I> star_colouring(const Pattern<I>& p, const std::vector<I>& order
     }
     result.count = forbidden.size();
 
-    // Every entry's hub: a single-edge star takes its row end.
+    // Every entry's hub: a single-edge star takes its smaller end, so that (i, j) and
+    // (j, i) are always read from the same product entry (H comes out symmetric).
     result.hubs.resize(nnz);
     for (std::size_t i = 0; i < n; ++i) {
         for (std::size_t k = p.begin(i); k < p.end(i); ++k) {
             const I j = p.indices[k];
             const I h = j == static_cast<I>(i) ? j : hub[static_cast<std::size_t>(star[k])];
-            result.hubs[k] = h == none ? static_cast<I>(i) : h;
+            result.hubs[k] = h == none ? std::min(static_cast<I>(i), j) : h;
         }
     }
     return result;
@@ -350,8 +352,8 @@ StarColouring<I> star_colouring(const Pattern<I>& p, const std::vector<I>& order
 // The greedy distance-2 colouring of the columns in `order`: each vertex takes the
 // smallest colour of no vertex within distance 2 (columns of one colour then share no
 // row: Curtis, Powell and Reid).  It is a star colouring too (two colours make single
-// edges), read with the column as the hub.  O(sum over vertices of the degrees of their
-// neighbours).
+// edges), read with either end as the hub: the smaller, as star_colouring does for its
+// single edges.  O(sum over vertices of the degrees of their neighbours).
 template <typename I>
 StarColouring<I> distance2_colouring(const Pattern<I>& p, const std::vector<I>& order) {
     const std::size_t n = p.n();
@@ -378,7 +380,10 @@ StarColouring<I> distance2_colouring(const Pattern<I>& p, const std::vector<I>& 
         colour[v] = static_cast<I>(c);
     }
     result.count = forbidden.size();
-    result.hubs.assign(p.indices.begin(), p.indices.end());
+    result.hubs.resize(p.indices.size);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = p.begin(i); k < p.end(i); ++k)
+            result.hubs[k] = std::min(static_cast<I>(i), p.indices[k]);
     return result;
 }
 
