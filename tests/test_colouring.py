@@ -245,15 +245,14 @@ def test_band_needs_at_most_2b_plus_1_colours(hp, b, n, order):
     assert col.count <= min(2 * b + 1, n)
 
 
-@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("density", [0.002, 0.01, 0.05, 0.2])
 @pytest.mark.parametrize("n", [30, 150, 600])
-def test_random_patterns_never_more_colours_than_distance_2(hp, n, density, seed, order):
+def test_random_patterns_never_more_colours_than_distance_2(hp, n, density, seed):
     S = random_symmetric(n, density, seed)
-    star = hp.colouring(n, sparsity=S, order=order)
     distance2 = hp.colouring(n, sparsity=S, method="distance-2")
-    assert star.count <= distance2.count
+    for order in ORDERS:
+        assert hp.colouring(n, sparsity=S, order=order).count <= distance2.count, order
 
 
 @pytest.mark.parametrize("seed", range(3))
