@@ -15,9 +15,9 @@ HVP per colour (Curtis, Powell and Reid 1974):
   row: that leaf has no other neighbour of colour(h)), each H_ii from its own colour's.
   On a 2-D 5-point grid 6 colours rather than 7 (5 visiting the columns in natural
   order), on a 3-D 7-point grid 11 rather than 13, on an arrowhead (x_0 coupled to
-  all) 2 rather than n.  The greedy distance-2 colouring of the columns (two columns conflict
-  when some row has a nonzero in both; Curtis, Powell and Reid) stays available as
-  ``method="distance-2"``.
+  all) 2 rather than n.  The greedy distance-2 colouring of the columns (two columns
+  conflict when some row has a nonzero in both; Curtis, Powell and Reid) stays
+  available as ``method="distance-2"``.
 
 The recovery is exact for a built-in (dual numbers) and has the accuracy of the finite
 differences for a gradient callable.
@@ -73,7 +73,8 @@ class Colouring:
     indicator of colour ``colours[hubs[k]]``, at row ``rows[k] + cols[k] - hubs[k]`` (the
     end of the entry that is not the hub).  For a band or a distance-2 colouring the hub
     is the column (``hubs is cols``): the columns of one colour share no row.  For a
-    star colouring it is the hub of the two-coloured star that holds edge i - j.
+    star colouring it is the hub of the two-coloured star that holds edge i - j (the
+    smaller end for a star of one edge), so H_ij and H_ji are one product entry.
 
     Attributes
     ----------
