@@ -90,3 +90,19 @@ def test_dual_benchmark_runs_and_reports_its_targets(tmp_path: Path) -> None:
     ):
         line = next(line for line in table.splitlines() if row in line)
         assert line.rstrip().endswith(("PASS |", "MISS |")), line
+
+
+COLOURING_BENCH = BENCH.parent / "colouring.py"
+
+
+@pytest.mark.skipif(not COLOURING_BENCH.exists(), reason="bench/ is not part of this checkout")
+def test_colouring_benchmark_runs_and_prints_its_rows() -> None:
+    run = subprocess.run(
+        [sys.executable, str(COLOURING_BENCH), "--quick"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    for row in ("band b=1", "band b=2", "grid 5-point", "grid 7-point", "arrowhead"):
+        assert row in run.stdout, run.stdout

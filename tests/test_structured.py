@@ -121,14 +121,16 @@ def test_sparsity_pattern(hp):
     A = S.toarray()
     f = hp.functions.quadratic(A)
     x = rng.standard_normal(n)
-    col = hp.colouring(n, sparsity=S)
-    # Independent check of the colouring: within a colour, no two columns share a row.
+    col = hp.colouring(n, sparsity=S, method="distance-2")
+    # Independent check of the distance-2 colouring: within a colour, no two columns
+    # share a row.  (The star colouring used by hessian is checked in test_colouring.)
     P = (A != 0).astype(int)
     for c in range(col.count):
         members = np.nonzero(col.colours == c)[0]
         assert P[:, members].sum(axis=1).max() <= 1
     # Far fewer HVPs than columns (measured: 14 colours for n = 120, ~5.75 nonzeros a row).
     assert col.count < n // 4
+    assert hp.colouring(n, sparsity=S).count <= col.count
     H = hp.hessian(f, x, sparsity=S)
     assert isinstance(H, scipy.sparse.csr_array)
     assert H.nnz == S.nnz
@@ -202,15 +204,15 @@ def arrow(n: int) -> scipy.sparse.csr_array:
     ("entry", "kwargs", "arg"),
     [
         ("hessian", {"bandwidth": 10**6 - 1}, "bandwidth"),
-        ("hessian", {"sparsity": arrow(10**6)}, "sparsity"),
-        ("hessian_diag", {"sparsity": arrow(10**6)}, "sparsity"),
+        ("colouring", {"sparsity": arrow(10**6), "method": "distance-2"}, "sparsity"),
         ("colouring", {"bandwidth": 10**6 - 1}, "bandwidth"),
     ],
-    ids=["hessian-band", "hessian-arrow", "diag-arrow", "colouring-band"],
+    ids=["hessian-band", "colouring-arrow-distance-2", "colouring-band"],
 )
 def test_structure_that_cannot_fit_is_refused_up_front(hp, entry, kwargs, arg):
     # n = 10^6: a full band holds 10^12 entries (24 TB of indices and values), the arrow
-    # pattern's column products (S S) as many; both far beyond any memory here.
+    # pattern's column products (S S) as many; both far beyond any memory here.  (The
+    # star colouring of the arrow has 2 colours and O(n) memory: test_colouring.)
     n = 10**6
     calls = CountingGradient(rosen_grad_np)
     with pytest.raises(MemoryError, match=rf"(?=[\s\S]*\b{arg}\b)(?=[\s\S]*available)"):

@@ -67,5 +67,6 @@ void bind_compiled(py::module_& m);
 void bind_tangent(py::module_& m);
 void bind_block_probe(py::module_& m);
 void bind_partials(py::module_& m);
+void bind_colouring(py::module_& m);
 
 }  // namespace hessprobe::bindings

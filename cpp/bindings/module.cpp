@@ -15,4 +15,5 @@ PYBIND11_MODULE(HESSPROBE_MODULE, m) {
     bind_tangent(m);
     bind_block_probe(m);
     bind_partials(m);
+    bind_colouring(m);
 }

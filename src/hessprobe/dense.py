@@ -78,7 +78,8 @@ def hessian(
     bandwidth : int, optional
         Half-bandwidth b of H (H_ij = 0 for |i - j| > b): 2b + 1 HVPs.
     sparsity : scipy.sparse matrix (n, n), optional
-        Where H may be nonzero: greedy distance-2 colouring, one HVP per colour.
+        Where H may be nonzero (symmetric, or one triangle): star colouring in the core
+        with direct recovery, one HVP per colour (:func:`hessprobe.colouring`).
     progress : bool or callable, optional
         ``True`` for a bar, or ``progress(done, total)`` with the columns (colours) done
         after each block of them (:mod:`hessprobe.progress`).
