@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -149,14 +150,20 @@ def test_a_lost_worker_fails_the_call() -> None:
 
 
 class Recording(ThreadPoolExecutor):
-    """A thread pool that keeps the futures it hands out."""
+    """A one-thread pool that keeps the futures it hands out; every task after the first
+    waits for ``gate``, so that tasks are still outstanding when the first one reports."""
 
     def __init__(self) -> None:
         super().__init__(1)
         self.futures: list[Future[Any]] = []
+        self.gate = threading.Event()
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future = super().submit(fn, *args, **kwargs)
+        def gated(*a: Any, **k: Any) -> Any:
+            self.gate.wait()
+            return fn(*a, **k)
+
+        future = super().submit(gated if self.futures else fn, *args, **kwargs)
         self.futures.append(future)
         return future
 
@@ -166,12 +173,15 @@ def test_an_interrupt_cancels_the_outstanding_tasks() -> None:
         raise KeyboardInterrupt
 
     with Recording() as pool:
-        with pytest.raises(KeyboardInterrupt):
-            hp.hutchinson_trace(rosen_der, point(), 800, executor=pool, progress=interrupt)
-        # no task is left waiting to run: those not started were cancelled
-        waiting = [f for f in pool.futures if not (f.running() or f.done())]
-        assert len(pool.futures) > 2 and not waiting
-        assert any(f.cancelled() for f in pool.futures)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                hp.hutchinson_trace(rosen_der, point(), 800, executor=pool, progress=interrupt)
+            # no task is left waiting to run: those not started were cancelled
+            waiting = [f for f in pool.futures if not (f.running() or f.done())]
+            assert len(pool.futures) > 2 and not waiting
+            assert any(f.cancelled() for f in pool.futures)
+        finally:
+            pool.gate.set()  # the task running (held at the gate) may finish
 
 
 def test_a_source_that_does_not_pickle_is_refused_up_front(process_pool: Executor) -> None:
