@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent / "native"
+EXAMPLE_WOOD = Path(__file__).resolve().parents[1] / "examples" / "native_extension" / "src"
+EXAMPLE_WOOD = EXAMPLE_WOOD / "chained_wood.hpp"
 
 HAS_COMPILER = any(shutil.which(c) for c in ("c++", "g++", "clang++"))
 
@@ -84,7 +86,8 @@ struct MyRosenbrock : hessprobe::Stateless {
 """
 
 CASES: dict[str, tuple[str, str]] = {
-    "wood": ((HERE / "wood.hpp").read_text(), "ChainedWood"),
+    # the example package's own header: what a user's extension exports
+    "wood": (EXAMPLE_WOOD.read_text(), "ChainedWood"),
     "powell": ((HERE / "powell.hpp").read_text(), "ExtendedPowell"),
     "quartic_sum": ((HERE / "quartic_sum.hpp").read_text(), "QuarticPlusSquaredSum"),
     "rosenbrock_copy": (ROSENBROCK_COPY, "MyRosenbrock"),

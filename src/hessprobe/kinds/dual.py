@@ -51,7 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _core, _dual
 from .._validation import as_point, check_all_finite
 from .base import Callback, PartialResult, Prepared, ProbeResult, Source
-from .gradient import Gradient, checked_gradient, with_gradient_options
+from .gradient import Gradient, GradientKind, checked_gradient
 
 __all__ = ["LANES", "DualPrepared", "DualSource", "release_memory"]
 
@@ -99,7 +99,7 @@ def lanes_for(count: int) -> int:
     return next((k for k in LANES if k >= count), LANES[-1])
 
 
-class DualSource(Source):
+class DualSource(GradientKind, Source):
     """A :class:`~hessprobe.Gradient` with ``scheme="dual"``: exact HVPs by dual numbers."""
 
     exact = True
@@ -107,14 +107,6 @@ class DualSource(Source):
     def __init__(self, gradient: Gradient) -> None:
         _register_scipy_special()
         self.gradient = gradient
-
-    def __repr__(self) -> str:
-        return repr(self.gradient)
-
-    def with_options(self, scheme: str | None, step: float | None) -> Source:
-        if scheme is None and step is None:
-            return self
-        return with_gradient_options(self.gradient, scheme, step)
 
     def at(self, x: ArrayLike) -> DualPrepared:
         """Return the gradient at ``x`` (1-D, non-empty, finite)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -25,6 +25,7 @@ from .finite_difference import (
 __all__ = [
     "GRADIENT_SCHEMES",
     "Gradient",
+    "GradientKind",
     "GradientPrepared",
     "GradientSource",
     "Scheme",
@@ -150,22 +151,29 @@ def checked_gradient(fn: Callable[..., Any], x: _F64, vectorized: bool) -> _F64:
     return g
 
 
-class GradientSource(FiniteDifferenceSource):
-    """A :class:`Gradient` as a source."""
+class GradientKind:
+    """What the kinds of a :class:`Gradient` share: its repr and its options."""
+
+    gradient: Gradient
+
+    def __repr__(self) -> str:
+        return repr(self.gradient)
+
+    def with_options(self, scheme: str | None, step: float | None) -> Source:
+        """Return the source with ``scheme`` and ``step`` overridden (None: keep)."""
+        if scheme is None and step is None:
+            return cast(Source, self)  # a kind mixes this class with a Source
+        return with_gradient_options(self.gradient, scheme, step)
+
+
+class GradientSource(GradientKind, FiniteDifferenceSource):
+    """A :class:`Gradient` with a finite-difference scheme as a source."""
 
     def __init__(self, gradient: Gradient) -> None:
         super().__init__(
             gradient.fn, gradient.vectorized, check_scheme(gradient.scheme), gradient.step
         )
         self.gradient = gradient
-
-    def __repr__(self) -> str:
-        return repr(self.gradient)
-
-    def with_options(self, scheme: str | None, step: float | None) -> Source:
-        if scheme is None and step is None:
-            return self
-        return with_gradient_options(self.gradient, scheme, step)
 
     def at(self, x: ArrayLike) -> GradientPrepared:
         """Return the gradient at ``x`` (1-D, non-empty, finite)."""
