@@ -322,3 +322,9 @@ def test_a_dual_scalar_shows_its_lanes_and_refuses_float():
     assert repr(s) == f"dual({float(X6[1])!r}, [1.0])"
     with pytest.raises(TypeError, match="drop its tangent lanes"):
         float(s)
+
+
+def test_a_point_too_large_for_dual_arrays_is_refused_up_front(monkeypatch):
+    monkeypatch.setattr("hessprobe._validation.available_memory", lambda: 10_000)
+    with pytest.raises(MemoryError, match="scheme='dual' at n = 100"):
+        hp.hvp(hp.Gradient(rosen_der, scheme="dual"), np.ones(100), np.ones(100))

@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core, _dual
-from .._validation import as_point, check_all_finite
+from .._validation import as_point, check_all_finite, check_memory
 from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 from .gradient import Gradient, GradientKind, checked_gradient
 
@@ -109,8 +109,17 @@ class DualSource(GradientKind, Source):
         self.gradient = gradient
 
     def at(self, x: ArrayLike) -> DualPrepared:
-        """Return the gradient at ``x`` (1-D, non-empty, finite)."""
-        return DualPrepared(self, as_point(x))
+        """Return the gradient at ``x`` (1-D, non-empty, finite).
+
+        A call needs at least the seeded array, one temporary and the result, each of 8
+        lanes (72 bytes an element): refused up front when that cannot fit.
+        """
+        point = as_point(x)
+        n = point.shape[0]
+        check_memory(
+            3 * 9 * 8 * n, f"scheme='dual' at n = {n} (3 dual arrays of 72 bytes an element)"
+        )
+        return DualPrepared(self, point)
 
 
 class DualPrepared(Prepared):
