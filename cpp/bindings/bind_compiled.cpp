@@ -55,6 +55,13 @@ class Compiled {
         return n;
     }
 
+    // Runs entry(&err), a call of the table, without the GIL; returns its status.
+    template <class Entry>
+    static int run(hessprobe_error& err, Entry&& entry) {
+        py::gil_scoped_release release;
+        return entry(&err);
+    }
+
     // A status of the table's entries as the exception it stands for.
     void check(int status, const hessprobe_error& err) const {
         if (status == HESSPROBE_OK) return;
@@ -93,11 +100,9 @@ Array array_call(const Compiled& c, const Array& x, int threads, bool square, En
     Array result = square ? Array({n, n}) : Array(n);
     double* out = result.mutable_data();
     hessprobe_error err{};
-    int status = 0;
-    {
-        py::gil_scoped_release release;
-        status = entry(c.table(), x.data(), n, out, threads, &err);
-    }
+    const int status = Compiled::run(err, [&](hessprobe_error* e) {
+        return entry(c.table(), x.data(), n, out, threads, e);
+    });
     c.check(status, err);
     return result;
 }
@@ -151,11 +156,9 @@ void bind_compiled(py::module_& m) {
                  const std::size_t n = c.checked_size(x);
                  double out = 0.0;
                  hessprobe_error err{};
-                 int status = 0;
-                 {
-                     py::gil_scoped_release release;
-                     status = c.table().value(c.table().self, x.data(), n, &out, &err);
-                 }
+                 const int status = Compiled::run(err, [&](hessprobe_error* e) {
+                     return c.table().value(c.table().self, x.data(), n, &out, e);
+                 });
                  c.check(status, err);
                  return out;
              },
@@ -189,11 +192,9 @@ void bind_compiled(py::module_& m) {
                  Array HV({rows, n});
                  double* out = HV.mutable_data();
                  hessprobe_error err{};
-                 int status = 0;
-                 {
-                     py::gil_scoped_release release;
-                     status = c.table().hvp(c.table().self, x.data(), n, V.data(), out, rows, threads, &err);
-                 }
+                 const int status = Compiled::run(err, [&](hessprobe_error* e) {
+                     return c.table().hvp(c.table().self, x.data(), n, V.data(), out, rows, threads, e);
+                 });
                  c.check(status, err);
                  return HV;
              },
@@ -223,11 +224,9 @@ void bind_compiled(py::module_& m) {
                  std::vector<double> samples(probes);
                  args.trace_samples = samples.data();
                  hessprobe_error err{};
-                 int status = 0;
-                 {
-                     py::gil_scoped_release release;
-                     status = c.table().probe(c.table().self, x.data(), n, &args, &err);
-                 }
+                 const int status = Compiled::run(err, [&](hessprobe_error* e) {
+                     return c.table().probe(c.table().self, x.data(), n, &args, e);
+                 });
                  if (status == HESSPROBE_CALLBACK_FAILED && between.error) std::rethrow_exception(between.error);
                  c.check(status, err);
                  return py::make_tuple(value, standard_error, args.trace, args.trace_stderr,
@@ -253,11 +252,9 @@ void bind_compiled(py::module_& m) {
                  std::vector<double> samples(probes);
                  args.trace_samples = samples.data();
                  hessprobe_error err{};
-                 int status = 0;
-                 {
-                     py::gil_scoped_release release;
-                     status = c.table().probe(c.table().self, x.data(), n, &args, &err);
-                 }
+                 const int status = Compiled::run(err, [&](hessprobe_error* e) {
+                     return c.table().probe(c.table().self, x.data(), n, &args, e);
+                 });
                  c.check(status, err);
                  ProbeResult r;
                  r.trace_samples.assign(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(args.done));
