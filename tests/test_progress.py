@@ -121,5 +121,41 @@ def test_text_bar_eta():
     assert out.getvalue().startswith("\rx: 10/10 (100%)")
 
 
-def test_no_progress_is_no_reporter():
-    assert reporter(None, 10, "x") is None and reporter(False, 10, "x") is None
+def test_no_progress_reports_to_nobody():
+    for progress in (None, False):
+        report = reporter(progress, 10, "x")
+        assert report.hook is None  # the core skips the call between its blocks
+        report(5)
+        report.finish()
+
+
+def failing_after(calls):
+    count = [0]
+
+    def gradient(x):
+        count[0] += 1
+        if count[0] > calls:
+            raise ValueError("the gradient failed")
+        return rosen_der(x)
+
+    return gradient
+
+
+FAILING = {
+    "hutchinson_trace": lambda g: hp.hutchinson_trace(g, X, 64, threads=1, progress=True),
+    "trace xtrace": lambda g: hp.trace(g, X, 21, method="xtrace", threads=1, progress=True),
+    "hessian": lambda g: hp.hessian(g, X, block=8, threads=1, progress=True),
+    "spectral_density": lambda g: hp.spectral_density(g, X, vectors=10, steps=6, progress=True),
+    "adahessian": lambda g: hp.optim.AdaHessian(lr=0.1).minimize(
+        g, X[:6], maxiter=7, progress=True
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FAILING))
+def test_a_failing_run_closes_its_bar(name, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain bar: its close() ends the line
+    with pytest.raises(ValueError, match="the gradient failed"):
+        FAILING[name](failing_after(20))
+    # the bar's close() ends its line (the run failed before a redraw was due)
+    assert capsys.readouterr().err.endswith("\n")

@@ -76,9 +76,8 @@ def hutchinson(
 ) -> ProbeResult:
     """Run Hutchinson probing on a prepared source with checked options (tol 0: none)."""
     check_probing_memory(hvps, prepared.n, threads)
-    report = reporter(progress, hvps, "trace" if not diagonal else "diagonal")
-    result = prepared.probe(hvps, seed, threads, diagonal, tol, report)
-    if report is not None:
+    with reporter(progress, hvps, "trace" if not diagonal else "diagonal") as report:
+        result = prepared.probe(hvps, seed, threads, diagonal, tol, report.hook)
         report.finish(len(result[4]))
     return result
 

@@ -273,22 +273,20 @@ class AdaHessian:
 
         message = f"maxiter = {steps} steps reached"
         success = False
-        report = reporter(progress, steps, "AdaHessian steps")
-        while True:
-            prepared, g = observe(x)
-            if norms[-1] <= gtol:
-                success, message = True, f"max |g| <= gtol = {gtol}"
-                break
-            if self.t >= steps:
-                break
-            x = self._step(prepared, g)
-            if report is not None:
+        with reporter(progress, steps, "AdaHessian steps") as report:
+            while True:
+                prepared, g = observe(x)
+                if norms[-1] <= gtol:
+                    success, message = True, f"max |g| <= gtol = {gtol}"
+                    break
+                if self.t >= steps:
+                    break
+                x = self._step(prepared, g)
                 report(self.t)
-            if callback is not None and callback(x.copy()) is True:
-                message = "stopped by the callback"
-                observe(x)
-                break
-        if report is not None:
+                if callback is not None and callback(x.copy()) is True:
+                    message = "stopped by the callback"
+                    observe(x)
+                    break
             report.finish(self.t)
         history = {"grad_norm": np.array(norms)}
         if values:

@@ -103,42 +103,65 @@ def _bar(total: int, desc: str) -> TextBar | _TqdmBar:
 
 
 class Reporter:
-    """Reports the progress of one run of ``total`` units to a callback.
+    """Reports the progress of one run of ``total`` units to a callback (or to nobody).
 
     Engines call it with the units done; :meth:`finish` makes the last report end at
-    the total (``(done, done)`` for a run that stopped early) and closes a bar.
+    the total (``(done, done)`` for a run that stopped early) and closes a bar.  Used as
+    a context manager it also closes the bar when the run fails.  Without a callback
+    (``progress=None``) every call is a no-op and :attr:`hook` is None, so that the core
+    skips the call between its blocks.
     """
 
-    def __init__(self, callback: Callback, total: int, close: Callable[[], None] | None) -> None:
+    def __init__(
+        self, callback: Callback | None, total: int, close: Callable[[], None] | None = None
+    ) -> None:
         self.callback, self.total, self._close = callback, total, close
         self.last = (-1, -1)
 
+    @property
+    def hook(self) -> Callback | None:
+        """The reporter as a callback, or None when nobody listens."""
+        return None if self.callback is None else self
+
     def __call__(self, done: int, total: int | None = None) -> None:
         """Report ``done`` units (of ``total``, default the run's)."""
+        if self.callback is None:
+            return
         self.last = (done, self.total if total is None else total)
         self.callback(*self.last)
 
     def finish(self, done: int | None = None) -> None:
         """Report the end, ``(done, done)`` (default the total), unless just reported."""
         end = self.total if done is None else done
-        if self.last != (end, end):
+        if self.callback is not None and self.last != (end, end):
             self(end, end)
+        self.close()
+
+    def close(self) -> None:
+        """Close the bar (once; nothing without one)."""
         if self._close is not None:
-            self._close()
+            close, self._close = self._close, None
+            close()
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def reporter(progress: Progress, total: int, desc: str) -> Reporter | None:
-    """Return the reporter of ``progress=`` for a run of ``total`` units (None: no report).
+def reporter(progress: Progress, total: int, desc: str) -> Reporter:
+    """Return the reporter of ``progress=`` for a run of ``total`` units.
 
     Raises TypeError for anything but None, a bool or a callable.
     """
     if progress is None or progress is False:
-        return None
+        return Reporter(None, total)
     if progress is True:
         bar = _bar(total, desc)
         return Reporter(bar, total, bar.close)
     if callable(progress):
-        return Reporter(progress, total, None)
+        return Reporter(progress, total)
     raise TypeError(
         f"progress must be None, a bool or a callable(done, total), got {type(progress).__name__}"
     )

@@ -96,12 +96,15 @@ def _setup(
 
     def matmat(V: _F64) -> _F64:
         nonlocal done
-        HV = prepared.hvp(np.ascontiguousarray(V), t)
+        try:
+            HV = prepared.hvp(np.ascontiguousarray(V), t)
+        except BaseException:
+            report.close()  # a failed run does not leave its bar open
+            raise
         done += V.shape[0]
-        if report is not None:
-            report(done)
-            if done >= spend:
-                report.finish(done)
+        report(done)
+        if done >= spend:
+            report.finish(done)
         return HV
 
     return matmat, prepared.n, m, s

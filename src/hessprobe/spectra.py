@@ -268,15 +268,14 @@ def spectral_density(
     nodes: list[NDArray[np.float64]] = []
     weights: list[NDArray[np.float64]] = []
     groups = range(0, nvec, _GROUP)
-    report = reporter(progress, len(groups) * m, "Lanczos steps")
-    for g, first in enumerate(groups):
-        starts = _core.rademacher(s, first, min(_GROUP, nvec - first), n)
-        on_step = None if report is None else partial(_report_from, report, g * m)
-        for a, b in _lanczos_group(op, starts, m, on_step):
-            theta, U = eigh_tridiagonal(a, b)
-            nodes.append(theta)
-            weights.append(U[0] ** 2 / nvec)
-    if report is not None:
+    with reporter(progress, len(groups) * m, "Lanczos steps") as report:
+        for g, first in enumerate(groups):
+            starts = _core.rademacher(s, first, min(_GROUP, nvec - first), n)
+            on_step = None if report.hook is None else partial(_report_from, report, g * m)
+            for a, b in _lanczos_group(op, starts, m, on_step):
+                theta, U = eigh_tridiagonal(a, b)
+                nodes.append(theta)
+                weights.append(U[0] ** 2 / nvec)
         report.finish()
     node = np.concatenate(nodes)
     weight = np.concatenate(weights)

@@ -342,24 +342,20 @@ def coloured_products(
     however many colours there are.  ``progress`` hears of the colours done after each
     run of them is used.
     """
-    report = reporter(progress, len(classes), "colours")
-    for first in range(0, len(classes), block):
-        run = classes[first : first + block]
-        P = np.zeros((len(run), prepared.n))
-        for row, cols in zip(P, run):
-            row[cols] = 1.0
-        yield first, prepared.unit_hvp(P, threads)
-        if report is not None:
+    with reporter(progress, len(classes), "colours") as report:  # closed if the run stops
+        for first in range(0, len(classes), block):
+            run = classes[first : first + block]
+            P = np.zeros((len(run), prepared.n))
+            for row, cols in zip(P, run):
+                row[cols] = 1.0
+            yield first, prepared.unit_hvp(P, threads)
             report(first + len(run))
-    if report is not None:
         report.finish()
 
 
 def kernel_done(progress: Progress, total: int) -> None:
     """Report a recovery that a kind's own kernel did in one call: ``(total, total)``."""
-    report = reporter(progress, total, "columns")
-    if report is not None:
-        report.finish()
+    reporter(progress, total, "columns").finish()
 
 
 def _diagonal(prepared: Prepared, classes: list[Columns], threads: int, progress: Progress) -> _F64:
