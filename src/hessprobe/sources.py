@@ -41,6 +41,7 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
+from .kinds import dual as _dual_kind  # noqa: F401  (enters scheme="dual")
 from .kinds.base import Prepared, Source
 from .kinds.compiled import CompiledSource, is_compiled_capsule
 from .kinds.gradient import Gradient, Scheme, gradient_source

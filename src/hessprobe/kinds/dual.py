@@ -51,7 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _core, _dual
 from .._validation import as_point, check_all_finite, check_memory
 from .base import Callback, PartialResult, Prepared, ProbeResult, Source
-from .gradient import Gradient, GradientKind, checked_gradient
+from .gradient import SCHEME_KINDS, Gradient, GradientKind, checked_gradient
 
 __all__ = ["LANES", "DualPrepared", "DualSource", "release_memory"]
 
@@ -254,3 +254,6 @@ class DualPrepared(Prepared):
         return checked_gradient(
             self.source.gradient.fn, self.point, self.source.gradient.vectorized
         )
+
+
+SCHEME_KINDS["dual"] = DualSource

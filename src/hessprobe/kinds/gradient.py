@@ -124,13 +124,15 @@ class Gradient:
             raise ValueError("step is for finite differences; scheme='dual' is exact and has none")
 
 
+#: The kinds of a :class:`Gradient` by scheme, besides finite differences: each kind's
+#: module (built on this one) enters itself here, so that this module imports none.
+SCHEME_KINDS: dict[str, Callable[[Gradient], Source]] = {}
+
+
 def gradient_source(gradient: Gradient) -> Source:
     """Return the kind of source ``gradient`` is: dual numbers or finite differences."""
-    if gradient.scheme == "dual":
-        from .dual import DualSource  # dual.py builds on this module
-
-        return DualSource(gradient)
-    return GradientSource(gradient)
+    kind = SCHEME_KINDS.get(gradient.scheme)
+    return GradientSource(gradient) if kind is None else kind(gradient)
 
 
 def with_gradient_options(gradient: Gradient, scheme: str | None, step: float | None) -> Source:
