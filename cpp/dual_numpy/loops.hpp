@@ -1,8 +1,9 @@
-// The element-wise loops of the dual dtypes: one strided loop per operation, operand
-// kinds (dual or float64) and lane count K, over the core's Dual<K> arithmetic
-// (hessprobe/dual.hpp).  Elements are
-// loaded and stored with memcpy (any alignment), and each result is complete before it
-// is stored, so in-place operations (out aliasing an input) are safe.
+// The element-wise loops of the dtypes of special elements: one strided loop per
+// operation, operand kinds (element or float64) and element type E, over E's arithmetic
+// (Dual<K>: hessprobe/dual.hpp; the tracer's index sets: cpp/tracer_numpy/tracer.hpp),
+// found by overload resolution.  Elements are loaded and stored with memcpy (any
+// alignment), and each result is complete before it is stored, so in-place operations
+// (out aliasing an input) are safe.
 #pragma once
 
 #include "descriptor.hpp"
@@ -14,14 +15,24 @@
 
 namespace hessprobe::dual_numpy {
 
-// An operand: an element of the dual dtype of K lanes, or a float64.
-template <bool IsDual, int K>
-using Operand = std::conditional_t<IsDual, Dual<K>, double>;
-// The dual type of a mixed operation (double when both are).
+// An operand: an element of type E, or a float64.
+template <bool IsElement, class E>
+using Operand = std::conditional_t<IsElement, E, double>;
+// The element type of a mixed operation (double when both are).
 template <class A, class B>
 using DualOf = std::conditional_t<std::is_same_v<A, double>, B, A>;
 
-static_assert(sizeof(Dual<8>) == 9 * sizeof(double), "Dual<K> must be K + 1 packed doubles");
+// The hooks that element types other than Dual<K> overload (found by ADL).
+// A piecewise-constant function's result: value v, derivative 0.
+template <class T>
+T piecewise_constant(const T&, double v) {
+    return T(v);
+}
+// maximum / minimum and the like: the operand picked.
+template <class T>
+T select_operand(const T& a, const T& b, bool pick_a) {
+    return pick_a ? a : b;
+}
 
 template <class T>
 T load(const char* p) {
@@ -35,44 +46,44 @@ void store(char* p, const T& t) {
 }
 inline void store(char* p, bool b) { *reinterpret_cast<npy_bool*>(p) = b ? 1 : 0; }
 
-// The ArrayMethod loop of Kernel for the dtype of K lanes.
-template <class Kernel, int K>
+// The ArrayMethod loop of Kernel for the dtype of E.
+template <class Kernel, class E>
 int strided_loop(PyArrayMethod_Context*, char* const data[], const npy_intp dims[], const npy_intp strides[],
                  NpyAuxData*) {
-    return Kernel::template run<K>(data, dims, strides);
+    return Kernel::template run<E>(data, dims, strides);
 }
 
 template <class Op, bool DA>
 struct Unary {
-    template <int K>
+    template <class E>
     static int run(char* const data[], const npy_intp dims[], const npy_intp s[]) {
         const char* a = data[0];
         char* out = data[1];
-        for (npy_intp i = 0; i < dims[0]; ++i, a += s[0], out += s[1]) store(out, Op::apply(load<Operand<DA, K>>(a)));
+        for (npy_intp i = 0; i < dims[0]; ++i, a += s[0], out += s[1]) store(out, Op::apply(load<Operand<DA, E>>(a)));
         return 0;
     }
 };
 
 template <class Op, bool DA, bool DB>
 struct Binary {
-    template <int K>
+    template <class E>
     static int run(char* const data[], const npy_intp dims[], const npy_intp s[]) {
         const char *a = data[0], *b = data[1];
         char* out = data[2];
         for (npy_intp i = 0; i < dims[0]; ++i, a += s[0], b += s[1], out += s[2])
-            store(out, Op::apply(load<Operand<DA, K>>(a), load<Operand<DB, K>>(b)));
+            store(out, Op::apply(load<Operand<DA, E>>(a), load<Operand<DB, E>>(b)));
         return 0;
     }
 };
 
 template <class Op, bool DA, bool DB, bool DC>
 struct Ternary {
-    template <int K>
+    template <class E>
     static int run(char* const data[], const npy_intp dims[], const npy_intp s[]) {
         const char *a = data[0], *b = data[1], *c = data[2];
         char* out = data[3];
         for (npy_intp i = 0; i < dims[0]; ++i, a += s[0], b += s[1], c += s[2], out += s[3])
-            store(out, Op::apply(load<Operand<DA, K>>(a), load<Operand<DB, K>>(b), load<Operand<DC, K>>(c)));
+            store(out, Op::apply(load<Operand<DA, E>>(a), load<Operand<DB, E>>(b), load<Operand<DC, E>>(c)));
         return 0;
     }
 };
@@ -126,11 +137,11 @@ HESSPROBE_UNARY(Erf, erf(a))
 HESSPROBE_UNARY(Expit, sigmoid(a))
 HESSPROBE_UNARY(LogExpit, -softplus(-a))
 // Piecewise constant: the derivative is 0 wherever it exists.
-HESSPROBE_UNARY(Floor, T(std::floor(value_of(a))))
-HESSPROBE_UNARY(Ceil, T(std::ceil(value_of(a))))
-HESSPROBE_UNARY(Rint, T(std::rint(value_of(a))))
-HESSPROBE_UNARY(Trunc, T(std::trunc(value_of(a))))
-HESSPROBE_UNARY(Sign, T(value_of(a) > 0.0 ? 1.0 : value_of(a) < 0.0 ? -1.0 : value_of(a)))
+HESSPROBE_UNARY(Floor, piecewise_constant(a, std::floor(value_of(a))))
+HESSPROBE_UNARY(Ceil, piecewise_constant(a, std::ceil(value_of(a))))
+HESSPROBE_UNARY(Rint, piecewise_constant(a, std::rint(value_of(a))))
+HESSPROBE_UNARY(Trunc, piecewise_constant(a, std::trunc(value_of(a))))
+HESSPROBE_UNARY(Sign, piecewise_constant(a, value_of(a) > 0.0 ? 1.0 : value_of(a) < 0.0 ? -1.0 : value_of(a)))
 #undef HESSPROBE_UNARY
 
 // Predicates on the value.
@@ -164,18 +175,18 @@ HESSPROBE_ARITHMETIC(Divide, a / b)
 struct Power {
     static double apply(double a, double b) { return std::pow(a, b); }
     // The common constant exponents without pow (as NumPy does for floats).
-    template <int K>
-    static Dual<K> apply(const Dual<K>& a, double b) {
+    template <class E>
+    static E apply(const E& a, double b) {
         if (b == 2.0) return square(a);
         if (b == 3.0) return cube(a);
         if (b == 0.5) return sqrt(a);
         if (b == -1.0) return 1.0 / a;
         return pow(a, b);
     }
-    template <int K>
-    static Dual<K> apply(double a, const Dual<K>& b) { return pow(a, b); }
-    template <int K>
-    static Dual<K> apply(const Dual<K>& a, const Dual<K>& b) { return pow_dual(a, b); }
+    template <class E>
+    static E apply(double a, const E& b) { return pow(a, b); }
+    template <class E>
+    static E apply(const E& a, const E& b) { return pow_dual(a, b); }
 };
 
 // Operations defined on two duals; a float operand is lifted to a constant.
@@ -195,14 +206,15 @@ HESSPROBE_LIFTED(LogAddExp, logaddexp, (a == b ? a + 0.69314718055994530942
 #undef HESSPROBE_LIFTED
 
 // maximum / minimum pick an operand (NaN propagates); fmax / fmin ignore a NaN.  The
-// lanes are copied from the operand picked, never mixed.
+// lanes are copied from the operand picked, never mixed (select: a global tracer takes
+// both index sets).
 #define HESSPROBE_SELECT(Name, pick_a)                      \
     struct Name {                                           \
         template <class A, class B>                         \
         static DualOf<A, B> apply(const A& a, const B& b) { \
             using D = DualOf<A, B>;                         \
             const double x = value_of(a), y = value_of(b);  \
-            return (pick_a) ? D(a) : D(b);                  \
+            return select_operand(D(a), D(b), pick_a);                  \
         }                                                   \
     };
 HESSPROBE_SELECT(Maximum, x >= y || std::isnan(x))

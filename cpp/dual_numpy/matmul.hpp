@@ -1,7 +1,7 @@
-// Matrix products with dual operands: loops of np.matmul (the @ operator) for (dual,
-// dual), (float64, dual) and (dual, float64) — a constant matrix is never widened to
-// dual — and the dtypes' dot function, which np.dot, np.inner and np.tensordot use once
-// they have cast their operands to the dual dtype.
+// Matrix products with operands of an element type E: loops of np.matmul (the @
+// operator) for (E, E), (float64, E) and (E, float64) — a constant matrix is never
+// widened to E — and the dtypes' dot function, which np.dot, np.inner and np.tensordot
+// use once they have cast their operands to the dtype of E.
 #pragma once
 
 #include "loops.hpp"
@@ -13,10 +13,10 @@ namespace hessprobe::dual_numpy {
 // strides = (3 outer, then the core strides of A, B and C).
 template <bool DA, bool DB>
 struct MatMul {
-    template <int K>
+    template <class E>
     static int run(char* const data[], const npy_intp dims[], const npy_intp s[]) {
-        using A = Operand<DA, K>;
-        using B = Operand<DB, K>;
+        using A = Operand<DA, E>;
+        using B = Operand<DB, E>;
         const npy_intp outer = dims[0], m = dims[1], n = dims[2], p = dims[3];
         for (npy_intp o = 0; o < outer; ++o) {
             const char* a = data[0] + o * s[0];
@@ -24,7 +24,7 @@ struct MatMul {
             char* c = data[2] + o * s[2];
             for (npy_intp i = 0; i < m; ++i)
                 for (npy_intp j = 0; j < p; ++j) {
-                    Dual<K> acc(0.0);
+                    E acc(0.0);
                     for (npy_intp k = 0; k < n; ++k)
                         acc = acc + load<A>(a + i * s[3] + k * s[4]) * load<B>(b + k * s[5] + j * s[6]);
                     store(c + i * s[7] + j * s[8], acc);
@@ -34,28 +34,29 @@ struct MatMul {
     }
 };
 
+template <class Fam>
 struct MatMulLoops {
-    template <int K>
+    template <class E>
     struct At {
         static int add(PyObject* u) {
-            PyArray_DTypeMeta* D = dtype_class(K);
-            if (add_loop(u, 2, {D, D, D}, (void*)strided_loop<MatMul<true, true>, K>) < 0 ||
-                add_loop(u, 2, {F(), D, D}, (void*)strided_loop<MatMul<false, true>, K>) < 0 ||
-                add_loop(u, 2, {D, F(), D}, (void*)strided_loop<MatMul<true, false>, K>) < 0)
+            PyArray_DTypeMeta* D = dtype_class<E>();
+            if (add_loop(u, 2, {D, D, D}, (void*)strided_loop<MatMul<true, true>, E>) < 0 ||
+                add_loop(u, 2, {F(), D, D}, (void*)strided_loop<MatMul<false, true>, E>) < 0 ||
+                add_loop(u, 2, {D, F(), D}, (void*)strided_loop<MatMul<true, false>, E>) < 0)
                 return -1;
-            return add_promoters<3>(u, 2, K, &promote<false>);
+            return add_promoters<3>(u, 2, D, &promote<Fam, false>);
         }
     };
-    static int add(PyObject* u) { return for_all_lanes<At>(u); }
+    static int add(PyObject* u) { return Fam::template for_all<At>(u); }
 };
 
-// PyArray_DotFunc of the dtype of K lanes: op = sum_i ip1[i] * ip2[i].
-template <int K>
+// PyArray_DotFunc of the dtype of E: op = sum_i ip1[i] * ip2[i].
+template <class E>
 void dot(void* ip1, npy_intp is1, void* ip2, npy_intp is2, void* op, npy_intp n, void*) {
     const char* a = static_cast<const char*>(ip1);
     const char* b = static_cast<const char*>(ip2);
-    Dual<K> acc(0.0);
-    for (npy_intp i = 0; i < n; ++i) acc = acc + load<Dual<K>>(a + i * is1) * load<Dual<K>>(b + i * is2);
+    E acc(0.0);
+    for (npy_intp i = 0; i < n; ++i) acc = acc + load<E>(a + i * is1) * load<E>(b + i * is2);
     store(static_cast<char*>(op), acc);
 }
 

@@ -8,9 +8,10 @@
 // slicing, assignment, reshape, concatenate and the rest keep the dtype, and every
 // conversion that would drop the lanes raises (dtype.hpp, scalar.hpp).  Why legacy
 // user dtypes: descriptor.hpp.
-#include "dtype.hpp"
+#include "dual_family.hpp"
 #include "matmul.hpp"
 #include "memory.hpp"
+#include "scalar.hpp"
 #include "ufuncs.hpp"
 
 #include <algorithm>
@@ -155,7 +156,7 @@ PyObject* dtype(PyObject*, PyObject* arg) {
 }
 
 PyObject* register_special(PyObject*, PyObject* module) {
-    if (install(module, special_ufuncs) < 0) return nullptr;
+    if (install(module, special_ufuncs<DualFamily>) < 0) return nullptr;
     Py_RETURN_NONE;
 }
 
@@ -171,6 +172,13 @@ PyMethodDef methods[] = {
      "register_special(scipy.special): add the dual loops of expit, log_expit and erf."},
     {nullptr, nullptr, 0, nullptr}};
 
+int register_dtypes() {
+    return register_dtype<Dual<1>>(dot<Dual<1>>) < 0 || register_dtype<Dual<2>>(dot<Dual<2>>) < 0 ||
+                   register_dtype<Dual<4>>(dot<Dual<4>>) < 0 || register_dtype<Dual<8>>(dot<Dual<8>>) < 0
+               ? -1
+               : 0;
+}
+
 PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_dual", "The NumPy dtype of hessprobe dual numbers.", -1, methods, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
@@ -180,14 +188,12 @@ PyMODINIT_FUNC PyInit__dual() {
     using namespace hessprobe::dual_numpy;
     import_array();
     import_umath();
-    if (init_scalars() < 0 || register_dtype<1>(dot<1>) < 0 || register_dtype<2>(dot<2>) < 0 ||
-        register_dtype<4>(dot<4>) < 0 || register_dtype<8>(dot<8>) < 0)
-        return nullptr;
+    if (init_scalars() < 0 || register_dtypes() < 0) return nullptr;
     // numpy._core.umath holds every ufunc (np.clip is a function calling umath.clip).
     PyObject* umath = PyImport_ImportModule("numpy._core.umath");
     if (umath == nullptr) return nullptr;
     PyObject* matmul = PyObject_GetAttrString(umath, "matmul");
-    const int rc = matmul == nullptr || install(umath, numpy_ufuncs) < 0 || MatMulLoops::add(matmul) < 0 ? -1 : 0;
+    const int rc = matmul == nullptr || install(umath, numpy_ufuncs<DualFamily>) < 0 || MatMulLoops<DualFamily>::add(matmul) < 0 ? -1 : 0;
     Py_XDECREF(matmul);
     Py_DECREF(umath);
     if (rc < 0) return nullptr;

@@ -7,10 +7,12 @@
 // the lanes (float(), int(), complex(), operator.index) raise TypeError.
 #pragma once
 
-#include "descriptor.hpp"
+#include "dtype.hpp"
+#include "dual_family.hpp"
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace hessprobe::dual_numpy {
 
@@ -144,5 +146,29 @@ inline int init_scalars() {
         if (init(DualScalarTypes[i], scalar_names[i], &DualScalarBase, 0) < 0) return -1;
     return 0;
 }
+
+// What the generic dtype code (dtype.hpp) needs of Dual<K>.
+template <int K>
+struct ElementTraits<Dual<K>> {
+    static constexpr char type_char = 'j';
+    static constexpr char flags = 0;
+    static PyTypeObject* scalar_type() { return &DualScalarTypes[lane_index(K)]; }
+    static PyObject* new_scalar(const void* element) { return dual_numpy::new_scalar(K, element); }
+    static int from_scalar(PyObject* obj, void* element) {
+        if (!is_dual_scalar(obj)) return 0;
+        auto* s = reinterpret_cast<DualScalar*>(obj);
+        if (s->lanes != K)
+            return fail(PyExc_TypeError, "cannot store a dual number of " + std::to_string(s->lanes) +
+                                             " lanes into a dual array of " + std::to_string(K) + " lanes");
+        std::memcpy(element, s->data, sizeof(Dual<K>));
+        return 1;
+    }
+    static bool truth(const Dual<K>& d) { return d.v != 0.0; }
+    static constexpr int need_values(const char*) { return 0; }
+    static void swap_bytes(char* p) {
+        for (int w = 0; w <= K; ++w)
+            for (int b = 0; b < 4; ++b) std::swap(p[8 * w + b], p[8 * w + 7 - b]);
+    }
+};
 
 }  // namespace hessprobe::dual_numpy
