@@ -1,4 +1,4 @@
-// Reused memory for the temporaries of a gradient evaluated on dual arrays.
+// Reused memory for the temporaries of a gradient evaluated on dual (or tracer) arrays.
 //
 // Every NumPy operation allocates its result; a dual array of n = 10^6 and 8 lanes is
 // 72 MB, beyond glibc's mmap threshold, so each temporary is fresh memory, page-faulted
@@ -147,4 +147,27 @@ inline void release_cache() {
     for (const Block& b : blocks) std::free(b.ptr);
 }
 
+// The module functions: reuse_begin() -> token: NumPy allocates through the reusing
+// handler in this context until reuse_end(token); release_cache() frees the blocks kept.
+inline PyObject* py_reuse_begin(PyObject*, PyObject*) { return reuse_begin(); }
+inline PyObject* py_reuse_end(PyObject*, PyObject* token) {
+    Py_INCREF(token);
+    if (reuse_end(token) < 0) return nullptr;
+    Py_RETURN_NONE;
+}
+inline PyObject* py_release_cache(PyObject*, PyObject*) {
+    release_cache();
+    Py_RETURN_NONE;
+}
+
 }  // namespace hessprobe::dual_numpy::memory
+
+// The entries of those functions in a module's method table (each module that makes
+// special arrays has its own cache).
+#define HESSPROBE_MEMORY_METHODS                                                                                  \
+    {"reuse_begin", hessprobe::dual_numpy::memory::py_reuse_begin, METH_NOARGS,                                 \
+     "reuse_begin(): NumPy reuses large blocks here until reuse_end."},                                         \
+        {"reuse_end", hessprobe::dual_numpy::memory::py_reuse_end, METH_O,                                      \
+         "reuse_end(token): restore the allocator reuse_begin replaced."},                                      \
+        {"release_cache", hessprobe::dual_numpy::memory::py_release_cache, METH_NOARGS,                         \
+         "release_cache(): free the blocks kept for reuse."},

@@ -136,19 +136,6 @@ PyObject* extract(PyObject*, PyObject* args) {
     return PyBool_FromLong(finite);
 }
 
-// reuse_begin() -> token: NumPy allocates through the reusing handler in this context
-// (memory.hpp) until reuse_end(token); release_cache() frees the blocks kept.
-PyObject* reuse_begin(PyObject*, PyObject*) { return memory::reuse_begin(); }
-PyObject* reuse_end(PyObject*, PyObject* token) {
-    Py_INCREF(token);
-    if (memory::reuse_end(token) < 0) return nullptr;
-    Py_RETURN_NONE;
-}
-PyObject* release_cache(PyObject*, PyObject*) {
-    memory::release_cache();
-    Py_RETURN_NONE;
-}
-
 PyObject* dtype(PyObject*, PyObject* arg) {
     const long lanes = PyLong_AsLong(arg);
     if (lanes == -1 && PyErr_Occurred()) return nullptr;
@@ -164,9 +151,7 @@ PyMethodDef methods[] = {
     {"seed", seed, METH_VARARGS,
      "seed(x, V, lanes): the dual array (ceil(k / lanes), n) of value x with the rows of V in its lanes."},
     {"extract", extract, METH_VARARGS, "extract(G, out): the lanes of G into the rows of out; True if finite."},
-    {"reuse_begin", reuse_begin, METH_NOARGS, "reuse_begin(): NumPy reuses large blocks here until reuse_end."},
-    {"reuse_end", reuse_end, METH_O, "reuse_end(token): restore the allocator reuse_begin replaced."},
-    {"release_cache", release_cache, METH_NOARGS, "release_cache(): free the blocks kept for reuse."},
+    HESSPROBE_MEMORY_METHODS
     {"dtype", dtype, METH_O, "dtype(lanes): the dual dtype of 1, 2, 4 or 8 lanes."},
     {"register_special", register_special, METH_O,
      "register_special(scipy.special): add the dual loops of expit, log_expit and erf."},

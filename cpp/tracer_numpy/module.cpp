@@ -9,9 +9,12 @@
 // parallel.
 #include "family.hpp"
 #include "matmul.hpp"
+#include "memory.hpp"
 #include "scalar.hpp"
 #include "ufuncs.hpp"
 
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace hessprobe::tracer_numpy {
@@ -36,9 +39,9 @@ PyObject* seed(PyObject*, PyObject* args) {
     auto* x = reinterpret_cast<PyArrayObject*>(PyArray_FROMANY(xo, NPY_DOUBLE, 1, 1, NPY_ARRAY_CARRAY_RO));
     if (x == nullptr) return nullptr;
     const npy_intp n = PyArray_DIM(x, 0);
-    if (n > static_cast<npy_intp>(dense_count) - 1) {
+    if (n > static_cast<npy_intp>(INT32_MAX)) {
         Py_DECREF(x);
-        PyErr_SetString(PyExc_ValueError, "x is too long for 32-bit tracer indices");
+        PyErr_SetString(PyExc_ValueError, "x is too long for the tracer's 32-bit indices (n < 2**31)");
         return nullptr;
     }
     PyObject* out = visit(index, [&](auto tag) -> PyObject* {
@@ -61,12 +64,60 @@ PyObject* seed(PyObject*, PyObject* args) {
     return out;
 }
 
-// rows(G) -> (indptr int64, indices int32), the sets of G's elements (1-D, a tracer
-// dtype) as the rows of a CSR pattern, or None if one of them is dense.
-PyObject* rows(PyObject*, PyObject* go) {
+// A CSR pattern: rows of sorted column indices.
+struct Csr {
+    std::vector<npy_int64> indptr;
+    std::vector<npy_int32> indices;
+};
+
+// J | J^T for a CSR pattern J of n x n with sorted rows: the transpose by a counting
+// pass (its rows come out sorted), then a merge of row i of each.  O(n + nnz).
+Csr symmetric(const Csr& J, npy_intp n) {
+    const std::size_t rows = static_cast<std::size_t>(n), nnz = J.indices.size();
+    std::vector<npy_int64> tptr(rows + 1, 0);
+    for (npy_int32 j : J.indices) ++tptr[static_cast<std::size_t>(j) + 1];
+    for (std::size_t i = 0; i < rows; ++i) tptr[i + 1] += tptr[i];
+    std::vector<npy_int64> next(tptr.begin(), tptr.end() - 1);
+    std::vector<npy_int32> tidx(nnz);
+    for (std::size_t i = 0; i < rows; ++i)
+        for (npy_int64 k = J.indptr[i]; k < J.indptr[i + 1]; ++k)
+            tidx[static_cast<std::size_t>(next[static_cast<std::size_t>(J.indices[k])]++)] = static_cast<npy_int32>(i);
+    Csr S{std::vector<npy_int64>(rows + 1, 0), std::vector<npy_int32>(2 * nnz)};
+    npy_int32* out = S.indices.data();
+    const npy_int32 *ja = J.indices.data(), *tb = tidx.data();
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < rows; ++i) {
+        npy_int64 a = J.indptr[i], b = tptr[i];
+        const npy_int64 ae = J.indptr[i + 1], be = tptr[i + 1];
+        while (a < ae && b < be) {
+            const npy_int32 x = ja[a], y = tb[b];
+            out[m++] = x < y ? x : y;
+            a += x <= y;
+            b += y <= x;
+        }
+        while (a < ae) out[m++] = ja[a++];
+        while (b < be) out[m++] = tb[b++];
+        S.indptr[i + 1] = static_cast<npy_int64>(m);
+    }
+    S.indices.resize(m);
+    return S;
+}
+
+template <class T>
+PyObject* to_array(const std::vector<T>& v, int type) {
+    npy_intp size = static_cast<npy_intp>(v.size());
+    PyObject* a = PyArray_SimpleNew(1, &size, type);
+    if (a != nullptr) std::memcpy(PyArray_DATA(reinterpret_cast<PyArrayObject*>(a)), v.data(), sizeof(T) * v.size());
+    return a;
+}
+
+// pattern(G) -> (indptr int64, indices int32): the symmetric CSR pattern J | J^T, row i
+// of J being the set of G[i] (G: 1-D of a tracer dtype, of length n, square J), or None
+// if one of the sets is dense.
+PyObject* pattern(PyObject*, PyObject* go) {
     const int index = PyArray_Check(go) ? index_of_type(PyArray_DESCR(reinterpret_cast<PyArrayObject*>(go))->type_num) : -1;
     if (index < 0 || PyArray_NDIM(reinterpret_cast<PyArrayObject*>(go)) != 1) {
-        PyErr_SetString(PyExc_TypeError, "rows needs a 1-D tracer array");
+        PyErr_SetString(PyExc_TypeError, "pattern needs a 1-D tracer array");
         return nullptr;
     }
     PyArray_Descr* d = PyArray_DESCR(reinterpret_cast<PyArrayObject*>(go));
@@ -76,32 +127,35 @@ PyObject* rows(PyObject*, PyObject* go) {
     const npy_intp n = PyArray_DIM(G, 0);
     const unsigned char* g = static_cast<const unsigned char*>(PyArray_DATA(G));
     const npy_intp size = PyArray_ITEMSIZE(G);
-    npy_intp nnz = 0;
-    for (npy_intp i = 0; i < n; ++i) {
+    // Two passes over G: the row counts (and whether one is dense), then the indices.
+    Csr J{std::vector<npy_int64>(static_cast<std::size_t>(n) + 1, 0), {}};
+    bool dense = false;
+    for (npy_intp i = 0; i < n && !dense; ++i) {
         const View v = view(g + i * size);
-        if (v.dense(index)) {
-            Py_DECREF(G);
-            Py_RETURN_NONE;
+        dense = v.dense(index);
+        J.indptr[i + 1] = J.indptr[i] + (dense ? 0 : v.count);
+    }
+    if (!dense) {
+        J.indices.resize(static_cast<std::size_t>(J.indptr[n]));
+        npy_int32* out = J.indices.data();
+        for (npy_intp i = 0; i < n && !dense; ++i) {
+            const View v = view(g + i * size);
+            for (std::uint32_t k = 0; k < v.count; ++k) {
+                // An index is < n when it came from seed(); garbage (np.empty_like) counts as dense.
+                dense = dense || v.idx[k] >= static_cast<std::uint32_t>(n);
+                *out++ = static_cast<npy_int32>(v.idx[k]);
+            }
         }
-        nnz += v.count;
-    }
-    npy_intp np1 = n + 1;
-    PyObject* indptr = PyArray_SimpleNew(1, &np1, NPY_INT64);
-    PyObject* indices = indptr == nullptr ? nullptr : PyArray_SimpleNew(1, &nnz, NPY_INT32);
-    if (indices == nullptr) {
-        Py_XDECREF(indptr);
-        Py_DECREF(G);
-        return nullptr;
-    }
-    auto* p = static_cast<npy_int64*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(indptr)));
-    auto* c = static_cast<npy_int32*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(indices)));
-    p[0] = 0;
-    for (npy_intp i = 0; i < n; ++i) {
-        const View v = view(g + i * size);
-        for (std::uint32_t k = 0; k < v.count; ++k) c[p[i] + k] = static_cast<npy_int32>(v.idx[k]);
-        p[i + 1] = p[i] + v.count;
     }
     Py_DECREF(G);
+    if (dense) Py_RETURN_NONE;
+    const Csr S = symmetric(J, n);
+    PyObject* indptr = to_array(S.indptr, NPY_INT64);
+    PyObject* indices = indptr == nullptr ? nullptr : to_array(S.indices, NPY_INT32);
+    if (indices == nullptr) {
+        Py_XDECREF(indptr);
+        return nullptr;
+    }
     return Py_BuildValue("(NN)", indptr, indices);
 }
 
@@ -136,7 +190,8 @@ int install_family(PyObject* umath, PyObject* matmul) {
 
 PyMethodDef methods[] = {
     {"seed", seed, METH_VARARGS, "seed(x, capacity, local): the tracer array of value x, element i seeded with {i}."},
-    {"rows", rows, METH_O, "rows(G): (indptr, indices) of G's index sets, or None if one is dense."},
+    {"pattern", pattern, METH_O, "pattern(G): (indptr, indices) of the symmetric pattern of G's index sets, or None if one is dense."},
+    HESSPROBE_MEMORY_METHODS
     {"dtype", dtype, METH_VARARGS, "dtype(capacity, local): the tracer dtype of that capacity and mode."},
     {"register_special", register_special, METH_O,
      "register_special(scipy.special): add the tracer loops of expit, log_expit and erf."},

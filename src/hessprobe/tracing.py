@@ -92,17 +92,37 @@ def _name(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__name__", repr(fn)))
 
 
-def _traced_rows(
-    fn: Callable[..., Any], X: NDArray[Any], args: Sequence[Any]
+def _traced_pattern(
+    fn: Callable[..., Any],
+    point: NDArray[np.float64],
+    capacity: int,
+    local: bool,
+    args: Sequence[Any],
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]] | None:
-    """Return the CSR rows of fn(X)'s index sets, or None if one overflowed."""
-    X.flags.writeable = False
+    """Return the symmetric CSR pattern of fn's result on tracers, or None if one overflowed."""
+    token = _tracer.reuse_begin()  # NumPy reuses the temporaries' memory during the call
     try:
-        raw = fn(X, *args)
-    except TypeError as error:
-        if hasattr(error, "add_note"):  # Python >= 3.11
-            error.add_note(_NOTE.format(name=_name(fn), dtype=X.dtype))
-        raise
+        X = _tracer.seed(point, capacity, local)
+        X.flags.writeable = False
+        try:
+            raw = fn(X, *args)
+        except TypeError as error:
+            if hasattr(error, "add_note"):  # Python >= 3.11
+                error.add_note(_NOTE.format(name=_name(fn), dtype=X.dtype))
+            raise
+        G = _checked(fn, raw, X)
+        if G.dtype != X.dtype:  # constant: the Hessian is zero
+            n = point.shape[0]
+            return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        rows: tuple[NDArray[np.int64], NDArray[np.int32]] | None = _tracer.pattern(G)
+        del X, G, raw
+        return rows
+    finally:
+        _tracer.reuse_end(token)
+
+
+def _checked(fn: Callable[..., Any], raw: Any, X: NDArray[Any]) -> NDArray[Any]:
+    """Return fn's result as an array of X's shape, of X's dtype or a real one."""
     if raw is None:
         raise TypeError(
             f"the gradient {_name(fn)!r} returned None; expected an array of shape {X.shape}"
@@ -118,11 +138,7 @@ def _traced_rows(
         raise ValueError(
             f"the gradient {_name(fn)!r} returned an array of shape {G.shape}; expected {X.shape}"
         )
-    if G.dtype != X.dtype:  # constant: the Hessian is zero
-        n = X.shape[0]
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    rows: tuple[NDArray[np.int64], NDArray[np.int32]] | None = _tracer.rows(G)
-    return rows
+    return G
 
 
 def trace_pattern(
@@ -211,28 +227,35 @@ def trace_pattern(
     )
     _register_scipy_special()
     local = mode == "local"
-    for capacity in ladder:
-        if capacity != ladder[0]:
-            try:
-                check_memory(_ARRAYS_ALIVE * _element_size(capacity) * n, "")
-            except MemoryError:
+    try:
+        for capacity in ladder:
+            if capacity != ladder[0] and not _fits(capacity, n):
                 return None  # treated as dense: a row holds more than the last capacity
-        rows = _traced_rows(fn, _tracer.seed(point, capacity, local), args)
-        if rows is not None:
-            return _symmetric(n, rows, limit)
-    return None
+            rows = _traced_pattern(fn, point, capacity, local, args)
+            if rows is not None:
+                return _csr(n, rows, limit)
+        return None
+    finally:
+        _tracer.release_cache()
 
 
-def _symmetric(
+def _fits(capacity: int, n: int) -> bool:
+    try:
+        check_memory(_ARRAYS_ALIVE * _element_size(capacity) * n, f"capacity {capacity}")
+    except MemoryError:
+        return False
+    return True
+
+
+def _csr(
     n: int, rows: tuple[NDArray[np.int64], NDArray[np.int32]], limit: int
 ) -> scipy.sparse.csr_array | None:
-    """Return J | J^T as a boolean CSR pattern, or None if a row exceeds ``limit``."""
+    """Return the boolean CSR array of the pattern, or None if a row exceeds ``limit``."""
     indptr, indices = rows
-    J = scipy.sparse.csr_array(
-        (np.ones(indices.shape[0], dtype=np.int8), indices, indptr), shape=(n, n)
-    )
-    P = scipy.sparse.csr_array((J + J.T).astype(bool))
-    P.sort_indices()
-    if n and int(np.diff(P.indptr).max()) > limit:
+    if int(np.diff(indptr).max()) > limit:
         return None
+    P = scipy.sparse.csr_array(
+        (np.ones(indices.shape[0], dtype=bool), indices, indptr), shape=(n, n)
+    )
+    P.has_sorted_indices = True  # the tracer's sets are sorted
     return P
