@@ -27,6 +27,7 @@ MODULES = [
     "hessprobe.optim",
     "hessprobe.sketching",
     "hessprobe.structured",
+    "hessprobe.tracing",
     "hessprobe.selection",
     "hessprobe.progress",
     "hessprobe.distributed",
