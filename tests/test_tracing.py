@@ -99,6 +99,12 @@ def sparse_symmetric(n: int, seed: int) -> F64:
     return A + A.T
 
 
+def add_at_grad(x: Any) -> Any:
+    g = np.zeros_like(x)
+    np.add.at(g, [0, 0, 1], x[:3] * x[3:6])
+    return g
+
+
 CASES: list[tuple[str, Callable[[Any], Any], int]] = [
     ("rosen_der", rosen_der, 12),
     ("laplace", laplace_grad, 36),
@@ -107,6 +113,21 @@ CASES: list[tuple[str, Callable[[Any], Any], int]] = [
     ("blocks12", lambda x: block_grad(x, 12), 36),
     ("matmul", lambda x: matmul_grad(x, sparse_symmetric(15, 1)), 15),
     ("dot", lambda x: dot_grad(x, sparse_symmetric(15, 2)), 15),
+    # The operations that flow through, one or two at a time.
+    ("mean_var_std", lambda x: x * (np.mean(x) + np.var(x) + np.std(x)), 6),
+    ("norm", lambda x: x * np.linalg.norm(x[:3]), 6),
+    ("cumsum", np.cumsum, 6),
+    ("diff_concatenate", lambda x: np.concatenate([np.diff(x) ** 2, x[:1]]), 7),
+    ("outer", lambda x: np.outer(x, x)[0], 6),
+    ("pad", lambda x: np.pad(x, 1)[2:] * x, 6),
+    ("tensordot", lambda x: np.tensordot(np.eye(6)[::-1], x**2, axes=1), 6),
+    ("stack_axis_sum", lambda x: np.stack([x, np.roll(x, 2) ** 2]).sum(axis=0), 6),
+    ("fancy_index", lambda x: x[np.arange(6)[::-1]] * x, 6),
+    ("add_at", add_at_grad, 6),
+    ("power", lambda x: np.exp(x) ** 2.5 + 2.0**x + np.exp(x) ** np.roll(x, 1) + x**0, 6),
+    ("prod", lambda x: np.prod(x[:3]) * x, 6),
+    ("constant_where", lambda x: np.where(np.arange(6) > 2, x**2, 0.0), 6),
+    ("elementary", lambda x: np.tanh(x) * np.arctan2(x, np.roll(x, 1)) + np.hypot(x, 2.0), 6),
 ]
 
 
@@ -228,17 +249,36 @@ def test_maximum_global_unites_both_branches_local_takes_one() -> None:
     np.testing.assert_array_equal(glob.toarray(), both)
 
 
+def test_maximum_reduction_is_the_union_globally() -> None:
+    P = trace_pattern(lambda x: x * np.max(x), np.linspace(0.1, 1.0, 5))
+    assert P is not None and P.nnz == 25  # max picks an element that depends on x
+
+
+def test_scalar_comparisons_by_value_locally() -> None:
+    def g(x: Any) -> Any:
+        return x * x[1] if x[0] > 0 else x
+
+    P = trace_pattern(g, np.array([1.0, 2.0, 3.0]), mode="local")
+    assert P is not None
+    taken = jacobian_pattern(lambda x: x * x[1], np.array([1.0, 2.0, 3.0]))  # the branch at x
+    np.testing.assert_array_equal(P.toarray(), taken)
+    local = trace_pattern(g, np.array([-1.0, 2.0, 3.0]), mode="local")
+    assert local is not None
+    np.testing.assert_array_equal(local.toarray(), np.eye(3, dtype=bool))
+
+
 @pytest.mark.parametrize(
     "use",
     [
         lambda x: x if float(x[0]) > 0 else -x,
         lambda x: x if x[0] else -x,
+        lambda x: x if x[0] > 0 else -x,
         lambda x: np.sort(x),
         lambda x: x * np.argmax(x),
         lambda x: np.where(np.isnan(x), 0.0, x),
         lambda x: x[np.nonzero(x)],
     ],
-    ids=["float", "bool", "sort", "argmax", "isnan", "nonzero"],
+    ids=["float", "bool", "scalar-comparison", "sort", "argmax", "isnan", "nonzero"],
 )
 def test_global_refuses_every_use_of_a_value(use: Callable[[Any], Any]) -> None:
     with pytest.raises(TracingError, match="control flow on values"):

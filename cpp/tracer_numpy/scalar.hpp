@@ -70,6 +70,20 @@ inline int truth(PyObject* self) {
     return view(s->data).value != 0.0;
 }
 
+// Comparisons of a scalar go through the ufuncs on a 0-D array (np.generic's do not
+// know user dtypes): by value for a local tracer, TracingError for a global one.
+inline PyObject* richcompare(PyObject* self, PyObject* other, int op) {
+    PyObject* a = PyArray_FromScalar(self, nullptr);
+    if (a == nullptr) return nullptr;
+    PyObject* r = PyObject_RichCompare(a, other, op);
+    Py_DECREF(a);
+    if (r != nullptr && PyArray_Check(r)) return PyArray_Return(reinterpret_cast<PyArrayObject*>(r));
+    return r;
+}
+
+// tracer(another tracer scalar): a copy (what np.mean and the like call); nothing else.
+inline PyObject* make(PyTypeObject*, PyObject* args, PyObject* kwargs);
+
 inline PyObject* repr(PyObject* self) {
     TracerScalar* s = self_of(self);
     const View v = view(s->data);
@@ -123,6 +137,22 @@ inline PyObject* new_scalar(int index, const void* element, std::size_t size) {
     return reinterpret_cast<PyObject*>(s);
 }
 
+inline PyObject* scalar_methods::make(PyTypeObject*, PyObject* args, PyObject* kwargs) {
+    PyObject* other = nullptr;
+    if (!PyArg_ParseTuple(args, "O:tracer", &other)) return nullptr;
+    if (kwargs != nullptr && PyDict_Size(kwargs) != 0) {
+        PyErr_SetString(PyExc_TypeError, "tracer() takes no keyword arguments");
+        return nullptr;
+    }
+    if (!is_tracer_scalar(other)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "tracers are made by hessprobe.tracing.trace_pattern, not from Python numbers");
+        return nullptr;
+    }
+    auto* s = reinterpret_cast<TracerScalar*>(other);
+    return new_scalar(s->index, s->data, sizeof s->data);
+}
+
 inline int init_scalars() {
     using namespace scalar_methods;
     static PyNumberMethods number{};
@@ -143,6 +173,8 @@ inline int init_scalars() {
         t.tp_basicsize = sizeof(TracerScalar);
         t.tp_flags = Py_TPFLAGS_DEFAULT | extra_flags;
         t.tp_base = base;
+        t.tp_new = make;
+        t.tp_richcompare = richcompare;
         t.tp_repr = repr;
         t.tp_str = repr;
         t.tp_hash = PyObject_HashNotImplemented;

@@ -4,9 +4,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 class tracer(np.inexact):
-    """A tracer scalar: the input indices a value depends on (not made from Python)."""
+    """A tracer scalar: the input indices a value depends on (copied, not made from numbers)."""
 
-    def __new__(cls) -> tracer: ...
+    def __new__(cls, other: tracer) -> tracer: ...
     @property
     def indices(self) -> NDArray[np.uint32] | None: ...
     @property
