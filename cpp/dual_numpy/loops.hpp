@@ -34,15 +34,24 @@ T select_operand(const T& a, const T& b, bool pick_a) {
     return pick_a ? a : b;
 }
 
+// How an element is read from and written to an array: all of its bytes, unless its
+// type specializes Access to move only those in use (the tracer's index sets).
+template <class T>
+struct Access {
+    static T load(const char* p) {
+        T t;
+        std::memcpy(&t, p, sizeof t);
+        return t;
+    }
+    static void store(char* p, const T& t) { std::memcpy(p, &t, sizeof t); }
+};
 template <class T>
 T load(const char* p) {
-    T t;
-    std::memcpy(&t, p, sizeof t);
-    return t;
+    return Access<T>::load(p);
 }
 template <class T>
 void store(char* p, const T& t) {
-    std::memcpy(p, &t, sizeof t);
+    Access<T>::store(p, t);
 }
 inline void store(char* p, bool b) { *reinterpret_cast<npy_bool*>(p) = b ? 1 : 0; }
 

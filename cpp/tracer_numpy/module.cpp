@@ -50,13 +50,13 @@ PyObject* seed(PyObject*, PyObject* args) {
                                            nullptr, 0, nullptr);
         if (a == nullptr) return nullptr;
         const double* xs = static_cast<const double*>(PyArray_DATA(x));
-        auto* es = static_cast<E*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(a)));
+        char* es = static_cast<char*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(a)));
         for (npy_intp i = 0; i < n; ++i) {
             E e(xs[i]);
             e.count = 1;
             e.variable = 1;
             e.idx[0] = static_cast<std::uint32_t>(i);
-            es[i] = e;
+            dual_numpy::store(es + i * static_cast<npy_intp>(sizeof(E)), e);
         }
         return a;
     });

@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace hessprobe::tracer_numpy {
 
@@ -56,10 +58,9 @@ Tracer<C, L> with_value(const Tracer<C, L>& a, double v) {
 // The union of a's and b's sets (sorted merge; past C: dense), with the value v.
 template <int C, bool L>
 Tracer<C, L> combine(const Tracer<C, L>& a, const Tracer<C, L>& b, double v) {
-    if (b.count == 0 && !b.dense()) return with_value(a, v);
-    if (a.count == 0 && !a.dense()) {
-        Tracer<C, L> r = with_value(b, v);
-        r.variable |= a.variable;
+    if ((b.count == 0 && !b.dense()) || (a.count == 0 && !a.dense())) {
+        Tracer<C, L> r = with_value(b.count == 0 && !b.dense() ? a : b, v);
+        r.variable = a.variable | b.variable;  // an empty set may still vary (floor(x))
         return r;
     }
     Tracer<C, L> r;
@@ -218,3 +219,23 @@ Tracer<C, L> logaddexp(const Tracer<C, L>& a, const Tracer<C, L>& b) {
 }
 
 }  // namespace hessprobe::tracer_numpy
+
+namespace hessprobe::dual_numpy {
+
+// A tracer moves its header and the indices in use, not its whole capacity: a dense or
+// small set of capacity 128 is 16 or a few dozen bytes of traffic, not 528.
+template <int C, bool L>
+struct Access<tracer_numpy::Tracer<C, L>> {
+    using T = tracer_numpy::Tracer<C, L>;
+    static constexpr std::size_t header = offsetof(T, idx);
+    static std::size_t used(const T& t) { return t.dense() ? 0 : sizeof(std::uint32_t) * t.count; }
+    static T load(const char* p) {
+        T t;
+        std::memcpy(&t, p, header);
+        std::memcpy(t.idx, p + header, used(t));
+        return t;
+    }
+    static void store(char* p, const T& t) { std::memcpy(p, &t, header + used(t)); }
+};
+
+}  // namespace hessprobe::dual_numpy

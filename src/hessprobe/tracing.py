@@ -106,9 +106,9 @@ def _traced_pattern(
         X.flags.writeable = False
         try:
             raw = fn(X, *args)
-        except TypeError as error:
-            if hasattr(error, "add_note"):  # Python >= 3.11
-                error.add_note(_NOTE.format(name=_name(fn), dtype=X.dtype))
+        except TypeError as error:  # TracingError says what to do in its message
+            if not isinstance(error, TracingError) and hasattr(error, "add_note"):
+                error.add_note(_NOTE.format(name=_name(fn), dtype=X.dtype))  # Python >= 3.11
             raise
         G = _checked(fn, raw, X)
         if G.dtype != X.dtype:  # constant: the Hessian is zero
@@ -196,7 +196,8 @@ def trace_pattern(
     C = 8: the size of a dual number of 5 lanes); a row pattern of up to 8 entries (a
     tridiagonal or 5-point stencil Hessian) takes one call.  A capacity past the first
     that cannot fit in memory makes the result None, as a row past ``max_nonzeros``.
-    Exceptions raised by fn itself reach the caller unchanged.
+    Exceptions raised by fn itself reach the caller unchanged (a ``TypeError``, which
+    is also what an unsupported operation raises, gains a note).
 
     Examples
     --------
