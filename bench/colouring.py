@@ -31,7 +31,7 @@ import scipy.sparse
 
 import hessprobe as hp
 from hessprobe import _core
-from hessprobe.structured import _pattern
+from hessprobe.sparsity import normalized_pattern
 
 ORDERS = ("natural", "largest-first", "smallest-last")
 
@@ -134,7 +134,7 @@ def main() -> None:
         ("arrowhead", arrow(min(n, 10**6))),
     ]
     for name, pattern in cases:
-        P = _pattern(pattern, pattern.shape[0])
+        P = normalized_pattern(pattern, pattern.shape[0])
         cells = star_cells(P.indptr, P.indices, repeats)
         if name == "arrowhead":
             cells.append(f"n = {P.shape[0]:,} (one column per colour)")

@@ -76,20 +76,24 @@ ENTRIES: dict[str, Entry] = {
     "hvp[builtin]": Entry(lambda x, v, **kw: hp.hvp(F, x, v, **kw), takes_v=True),
     "hvp[callable]": Entry(lambda x, v, **kw: hp.hvp(rosen_der, x, v, **kw), True, None),
     "hutchinson_diag[builtin]": Entry(
-        lambda x, v, **kw: hp.hutchinson_diag(F, x, **{"hvps": 9, **kw}).value,
+        lambda x, v, **kw: hp.hutchinson_diag(F, x, **{"hvps": 9, **kw}, structure="none").value,
         options=("threads", "hvps", "seed"),
     ),
     "hutchinson_diag[callable]": Entry(
-        lambda x, v, **kw: hp.hutchinson_diag(rosen_der, x, **{"hvps": 9, **kw}).value,
+        lambda x, v, **kw: (
+            hp.hutchinson_diag(rosen_der, x, **{"hvps": 9, **kw}, structure="none").value
+        ),
         minimum=None,
         options=("threads", "hvps", "seed"),
     ),
     "hutchinson_trace[builtin]": Entry(
-        lambda x, v, **kw: hp.hutchinson_trace(F, x, **{"hvps": 9, **kw}).value,
+        lambda x, v, **kw: hp.hutchinson_trace(F, x, **{"hvps": 9, **kw}, structure="none").value,
         options=("threads", "hvps", "seed"),
     ),
     "hutchinson_trace[callable]": Entry(
-        lambda x, v, **kw: hp.hutchinson_trace(rosen_der, x, **{"hvps": 9, **kw}).value,
+        lambda x, v, **kw: (
+            hp.hutchinson_trace(rosen_der, x, **{"hvps": 9, **kw}, structure="none").value
+        ),
         minimum=None,
         options=("threads", "hvps", "seed"),
     ),
@@ -118,10 +122,11 @@ ENTRIES: dict[str, Entry] = {
         lambda x, v, **kw: hp.hessian(F, x, bandwidth=1, **kw).toarray()
     ),
     "trace[builtin]": Entry(
-        lambda x, v, **kw: hp.trace(F, x, 9, **kw).value, options=("threads", "seed")
+        lambda x, v, **kw: hp.trace(F, x, 9, **kw, structure="none").value,
+        options=("threads", "seed"),
     ),
     "diagonal[callable]": Entry(
-        lambda x, v, **kw: hp.diagonal(rosen_der, x, 9, **kw).value,
+        lambda x, v, **kw: hp.diagonal(rosen_der, x, 9, **kw, structure="none").value,
         minimum=None,
         options=("threads", "seed"),
     ),
@@ -359,10 +364,15 @@ def test_bad_other_argument(call: Callable[[], Any], exc: type[Exception], arg: 
 def test_absurd_thread_count_within_limit_is_capped() -> None:
     # threads may exceed the cores (1024 is the documented limit); the team is capped at
     # the work items, so the result is the one of threads=1 (bitwise)
-    ref = hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1).value
-    assert_array_equal(hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1024).value, ref)
-    ref = hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1).value
-    assert_array_equal(hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1024).value, ref)
+    ref = hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1, structure="none").value
+    assert_array_equal(
+        hp.hutchinson_diag(F, X0, hvps=17, seed=3, threads=1024, structure="none").value, ref
+    )
+    ref = hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1, structure="none").value
+    assert_array_equal(
+        hp.hutchinson_diag(rosen_der, X0, hvps=17, seed=3, threads=1024, structure="none").value,
+        ref,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -372,16 +382,24 @@ def test_absurd_thread_count_within_limit_is_capped() -> None:
 # 2**50 probes need 8 PiB for their trace samples alone; n = 10**6 gives a dense Hessian of
 # 8 TB.  Both far exceed any machine, so the refusal does not depend on the test host.
 HUGE = [
-    ("hutchinson_diag[builtin]", lambda: hp.hutchinson_diag(F, X0, hvps=2**50), "hvps"),
     (
-        "hutchinson_diag[callable]",
-        lambda: hp.hutchinson_diag(rosen_der, X0, hvps=2**50),
+        "hutchinson_diag[builtin]",
+        lambda: hp.hutchinson_diag(F, X0, hvps=2**50, structure="none"),
         "hvps",
     ),
-    ("hutchinson_trace[builtin]", lambda: hp.hutchinson_trace(F, X0, hvps=2**62), "hvps"),
+    (
+        "hutchinson_diag[callable]",
+        lambda: hp.hutchinson_diag(rosen_der, X0, hvps=2**50, structure="none"),
+        "hvps",
+    ),
+    (
+        "hutchinson_trace[builtin]",
+        lambda: hp.hutchinson_trace(F, X0, hvps=2**62, structure="none"),
+        "hvps",
+    ),
     (
         "hutchinson_trace[callable]",
-        lambda: hp.hutchinson_trace(rosen_der, X0, hvps=2**62),
+        lambda: hp.hutchinson_trace(rosen_der, X0, hvps=2**62, structure="none"),
         "hvps",
     ),
     ("f.hessian", lambda: F.hessian(np.zeros(10**6)), "x"),

@@ -28,12 +28,14 @@ V = np.random.default_rng(4).standard_normal(N)
 ENTRIES: dict[str, Callable[[Any, int], Any]] = {
     "hvp": lambda s, t: hp.hvp(s, X, V, threads=t),
     "hvp-block": lambda s, t: hp.hvp(s, X, np.ones((9, N)), threads=t),
-    "hutchinson_diag": lambda s, t: hp.hutchinson_diag(s, X, hvps=24, threads=t),
-    "hutchinson_trace": lambda s, t: hp.hutchinson_trace(s, X, hvps=24, threads=t),
+    "hutchinson_diag": lambda s, t: hp.hutchinson_diag(s, X, hvps=24, threads=t, structure="none"),
+    "hutchinson_trace": lambda s, t: hp.hutchinson_trace(
+        s, X, hvps=24, threads=t, structure="none"
+    ),
     "hessp": lambda s, t: hp.hessp(s, threads=t)(X, V),
     "HessianOperator.matvec": lambda s, t: hp.HessianOperator(s, X, threads=t).matvec(V),
     "HessianOperator.matmat": lambda s, t: hp.HessianOperator(s, X, threads=t) @ np.eye(N),
-    "hessian": lambda s, t: hp.hessian(s, X, threads=t),
+    "hessian": lambda s, t: hp.hessian(s, X, threads=t, sparsity="dense"),
     "eigenvalues": lambda s, t: hp.eigenvalues(s, X, k=2, threads=t),
     "spectral_density": lambda s, t: hp.spectral_density(s, X, vectors=9, steps=4, threads=t),
 }

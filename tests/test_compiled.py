@@ -79,7 +79,7 @@ def test_hutchinson_is_bitwise_equal_across_thread_counts(name, diagonal):
 @pytest.mark.parametrize("name", NAMES)
 def test_hutchinson_diag_is_unbiased(name):
     f, x = compiled(name), _point(name, 400)
-    est = hp.hutchinson_diag(f, x, hvps=400, seed=1)
+    est = hp.hutchinson_diag(f, x, hvps=400, seed=1, structure="none")
     exact = hp.hessian_diag(f, x)
     z = (est.value - exact) / np.maximum(est.stderr, 1e-12)
     assert np.mean(np.abs(z) < 4) > 0.99
@@ -91,8 +91,8 @@ def test_a_copy_of_a_builtin_gives_its_results_bit_for_bit():
     V = np.random.default_rng(2).standard_normal((11, 3001))
     assert_array_equal(hp.hvp(mine, x, V), hp.hvp(builtin, x, V))
     assert_array_equal(mine.grad(x), builtin.grad(x))
-    a = hp.hutchinson_diag(mine, x, hvps=64, seed=3, threads=2)
-    b = hp.hutchinson_diag(builtin, x, hvps=64, seed=3, threads=1)
+    a = hp.hutchinson_diag(mine, x, hvps=64, seed=3, threads=2, structure="none")
+    b = hp.hutchinson_diag(builtin, x, hvps=64, seed=3, threads=1, structure="none")
     assert_array_equal(a.value, b.value)
     assert_array_equal(a.stderr, b.stderr)
 
@@ -100,8 +100,8 @@ def test_a_copy_of_a_builtin_gives_its_results_bit_for_bit():
 def test_a_target_error_stops_as_for_a_builtin():
     mine, builtin = compiled("rosenbrock_copy"), hp.functions.rosenbrock()
     x = _point("rosen", 600)
-    a = hp.hutchinson_trace(mine, x, hvps=4000, tol=0.01, seed=4)
-    b = hp.hutchinson_trace(builtin, x, hvps=4000, tol=0.01, seed=4)
+    a = hp.hutchinson_trace(mine, x, hvps=4000, tol=0.01, seed=4, structure="none")
+    b = hp.hutchinson_trace(builtin, x, hvps=4000, tol=0.01, seed=4, structure="none")
     assert a.hvps == b.hvps < 4000
     assert a.value == b.value
 
@@ -118,10 +118,14 @@ ENTRIES = {
     "hessian": lambda s: hp.hessian(s, X_ENTRY),
     "hessian_diag": lambda s: hp.hessian_diag(s, X_ENTRY),
     "hessian[sparse]": lambda s: hp.hessian(s, X_ENTRY, bandwidth=3).toarray(),
-    "hutchinson_diag": lambda s: hp.hutchinson_diag(s, X_ENTRY, 64, seed=3).value,
-    "hutchinson_trace": lambda s: hp.hutchinson_trace(s, X_ENTRY, 64, seed=3).value,
-    "xtrace": lambda s: hp.trace(s, X_ENTRY, 20, method="xtrace", seed=2).value,
-    "diag++": lambda s: hp.diagonal(s, X_ENTRY, 21, method="diag++", seed=2).value,
+    "hutchinson_diag": lambda s: hp.hutchinson_diag(s, X_ENTRY, 64, seed=3, structure="none").value,
+    "hutchinson_trace": lambda s: (
+        hp.hutchinson_trace(s, X_ENTRY, 64, seed=3, structure="none").value
+    ),
+    "xtrace": lambda s: hp.trace(s, X_ENTRY, 20, method="xtrace", seed=2, structure="none").value,
+    "diag++": lambda s: (
+        hp.diagonal(s, X_ENTRY, 21, method="diag++", seed=2, structure="none").value
+    ),
     "sketching.hutchpp": lambda s: hp.sketching.hutchpp(s, X_ENTRY, 24, seed=1).value,
     "sketching.xdiag": lambda s: hp.sketching.xdiag(s, X_ENTRY, 24, seed=1).value,
     "eigenvalues": lambda s: hp.eigenvalues(s, X_ENTRY, k=3)[0],
@@ -260,8 +264,10 @@ THROW_ENTRIES = {
     "hvp": lambda f, x: hp.hvp(f, x, np.ones((9, x.size)), threads=2),
     "hessian": lambda f, x: hp.hessian(f, x[:40]),
     "hessian_diag": lambda f, x: hp.hessian_diag(f, x),
-    "hutchinson_diag": lambda f, x: hp.hutchinson_diag(f, x, hvps=32, threads=2),
-    "hutchinson_trace[tol]": lambda f, x: hp.hutchinson_trace(f, x, hvps=64, tol=0.1),
+    "hutchinson_diag": lambda f, x: hp.hutchinson_diag(f, x, hvps=32, threads=2, structure="none"),
+    "hutchinson_trace[tol]": lambda f, x: hp.hutchinson_trace(
+        f, x, hvps=64, tol=0.1, structure="none"
+    ),
     "eigenvalues": lambda f, x: hp.eigenvalues(f, x, k=2),
 }
 
@@ -304,7 +310,7 @@ def test_bad_points_are_refused():
     with pytest.raises(ValueError, match="finite"):
         hp.hvp(f, np.full(8, np.nan), np.ones(8))
     with pytest.raises(ValueError, match="finite"):
-        hp.hutchinson_diag(f, np.full(8, np.inf), hvps=8)
+        hp.hutchinson_diag(f, np.full(8, np.inf), hvps=8, structure="none")
 
 
 def test_a_missing_compiler_is_a_compile_error(monkeypatch):
@@ -343,13 +349,13 @@ def test_hvps_equal_the_numpy_dual_array_path_bit_for_bit(name, n):
     for threads in (1, 2):
         assert_array_equal(hp.hvp(compiled(name), x, V, threads=threads), dual_hvp(name, x, V))
     # and the Hutchinson estimate of those probes is their samples' mean
-    est = hp.hutchinson_diag(compiled(name), x, hvps=8, seed=5)
+    est = hp.hutchinson_diag(compiled(name), x, hvps=8, seed=5, structure="none")
     _close(est.value, np.mean(V * dual_hvp(name, x, V), axis=0))
 
 
 BAD_ENTRIES = {
     "hvp": lambda f, x, v: hp.hvp(f, x, v),
-    "hutchinson_diag": lambda f, x, v: hp.hutchinson_diag(f, x, hvps=8),
+    "hutchinson_diag": lambda f, x, v: hp.hutchinson_diag(f, x, hvps=8, structure="none"),
     "hessian": lambda f, x, v: hp.hessian(f, x),
     "hessian_diag": lambda f, x, v: hp.hessian_diag(f, x),
     "grad": lambda f, x, v: f.grad(x),
@@ -388,7 +394,7 @@ def test_concurrent_compiles_of_one_source_are_safe():
 def test_progress_reaches_the_callback_and_its_exception_stops_the_run():
     f, x = compiled("rosenbrock_copy"), _point("p", 3000)
     seen = []
-    hp.hutchinson_diag(f, x, hvps=40, progress=lambda d, t: seen.append((d, t)))
+    hp.hutchinson_diag(f, x, hvps=40, progress=lambda d, t: seen.append((d, t)), structure="none")
     assert seen and seen[-1] == (40, 40)
 
     class Stop(Exception):
@@ -398,7 +404,7 @@ def test_progress_reaches_the_callback_and_its_exception_stops_the_run():
         raise Stop(f"stopped at {done}")
 
     with pytest.raises(Stop, match="stopped at"):
-        hp.hutchinson_diag(f, x, hvps=4000, tol=1e-9, progress=stop)
+        hp.hutchinson_diag(f, x, hvps=4000, tol=1e-9, progress=stop, structure="none")
 
 
 OTHER_ABI = """
@@ -447,10 +453,10 @@ def test_executor_shares_are_bitwise_the_local_run(pool):
 
     f, x = compiled("quartic_sum"), _point("e", 1500)
     assert_array_equal(pickle.loads(pickle.dumps(f)).grad(x), f.grad(x))
-    local = hp.hutchinson_diag(f, x, hvps=40, seed=2)
+    local = hp.hutchinson_diag(f, x, hvps=40, seed=2, structure="none")
     make = ThreadPoolExecutor if pool == "threads" else ProcessPoolExecutor
     with make(2) as ex:  # a worker process compiles it again: a cache hit
-        shared = hp.hutchinson_diag(f, x, hvps=40, seed=2, executor=ex)
+        shared = hp.hutchinson_diag(f, x, hvps=40, seed=2, executor=ex, structure="none")
     assert_array_equal(shared.value, local.value)
     assert_array_equal(shared.stderr, local.stderr)
 
@@ -489,7 +495,9 @@ def test_equal_to_the_dual_array_path_of_the_same_numpy_function_bit_for_bit():
     V = np.random.default_rng(3).standard_normal((11, 2400))
     assert_array_equal(hp.hvp(compiled("powell"), x, V), hp.hvp(numpy_dual, x, V))
     for threads in (1, 2):
-        a = hp.hutchinson_diag(compiled("powell"), x, hvps=64, seed=5, threads=threads)
-        b = hp.hutchinson_diag(numpy_dual, x, hvps=64, seed=5)
+        a = hp.hutchinson_diag(
+            compiled("powell"), x, hvps=64, seed=5, threads=threads, structure="none"
+        )
+        b = hp.hutchinson_diag(numpy_dual, x, hvps=64, seed=5, structure="none")
         assert_array_equal(a.value, b.value)
         assert_array_equal(a.stderr, b.stderr)

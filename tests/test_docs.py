@@ -28,6 +28,7 @@ MODULES = [
     "hessprobe.sketching",
     "hessprobe.structured",
     "hessprobe.tracing",
+    "hessprobe.sparsity",
     "hessprobe.selection",
     "hessprobe.progress",
     "hessprobe.distributed",

@@ -85,10 +85,10 @@ def test_hutchinson_uses_the_same_probes_as_every_source(name, diagonal):
     V = _core.rademacher(seed, 0, probes, n)
     samples = V * (V @ hessian(x))
     if diagonal:
-        est = hp.hutchinson_diag(source, x, probes, seed=seed)
+        est = hp.hutchinson_diag(source, x, probes, seed=seed, structure="none")
         assert relative_error(est.value, samples.mean(axis=0)) <= EXACT
     else:
-        est = hp.hutchinson_trace(source, x, probes, seed=seed)
+        est = hp.hutchinson_trace(source, x, probes, seed=seed, structure="none")
         assert relative_error(np.array([est.value]), np.array([samples.sum(1).mean()])) <= EXACT
     assert est.probes == probes
 
@@ -97,15 +97,18 @@ def test_hutchinson_uses_the_same_probes_as_every_source(name, diagonal):
 def test_rosenbrock_estimates_equal_the_builtin_at_the_same_seed(diagonal):
     x = np.random.default_rng(2).standard_normal(1000)
     estimator = hp.hutchinson_diag if diagonal else hp.hutchinson_trace
-    got = estimator(FUNCTIONS["rosen_der"][0], x, 100, seed=11)
-    want = estimator(hp.functions.rosenbrock(), x, 100, seed=11)
+    got = estimator(FUNCTIONS["rosen_der"][0], x, 100, seed=11, structure="none")
+    want = estimator(hp.functions.rosenbrock(), x, 100, seed=11, structure="none")
     assert relative_error(np.atleast_1d(got.value), np.atleast_1d(want.value)) <= EXACT
     assert relative_error(np.atleast_1d(got.stderr), np.atleast_1d(want.stderr)) <= 1e-10
 
 
 def test_probing_is_bitwise_identical_for_every_thread_count():
     x = np.random.default_rng(3).standard_normal(500)
-    runs = [hp.hutchinson_diag(FUNCTIONS["rosen_der"][0], x, 40, seed=1, threads=t) for t in (1, 2)]
+    runs = [
+        hp.hutchinson_diag(FUNCTIONS["rosen_der"][0], x, 40, seed=1, threads=t, structure="none")
+        for t in (1, 2)
+    ]
     assert np.array_equal(runs[0].value, runs[1].value)
     assert np.array_equal(runs[0].stderr, runs[1].stderr)
 
@@ -266,10 +269,12 @@ def raises_type_error(x):
     "run",
     [
         lambda s: hp.hvp(s, X6, V6),
-        lambda s: hp.hutchinson_diag(s, X6, 16, seed=0),
+        lambda s: hp.hutchinson_diag(s, X6, 16, seed=0, structure="none"),
         lambda s: hp.hessian(s, X6),
         lambda s: hp.hessian(s, np.linspace(0.1, 1.0, 20), threads=2),  # blocks on 2 threads
-        lambda s: hp.hutchinson_trace(s, np.linspace(0.1, 1.0, 20), 32, seed=0, threads=2),
+        lambda s: hp.hutchinson_trace(
+            s, np.linspace(0.1, 1.0, 20), 32, seed=0, threads=2, structure="none"
+        ),
     ],
     ids=["hvp", "hutchinson_diag", "hessian", "hessian-threads", "hutchinson-threads"],
 )

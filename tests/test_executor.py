@@ -96,8 +96,8 @@ def test_probing_is_bitwise_the_local_run(
     pool: Executor, name: str, tol: float | None, estimator: Any
 ) -> None:
     src, x = SOURCES[name](), point()
-    local = estimator(src, x, PROBES, seed=11, tol=tol)
-    remote = estimator(src, x, PROBES, seed=11, tol=tol, executor=pool)
+    local = estimator(src, x, PROBES, seed=11, tol=tol, structure="none")
+    remote = estimator(src, x, PROBES, seed=11, tol=tol, executor=pool, structure="none")
     assert remote.probes == local.probes
     assert same(remote.value, local.value) and same(remote.stderr, local.stderr)
     if tol is not None:  # stopped at the same block, before the budget
@@ -126,6 +126,7 @@ def test_progress_reports_blocks_in_order(thread_pool: Executor) -> None:
         PROBES,
         executor=thread_pool,
         progress=lambda *a: calls.append(a),
+        structure="none",
     )
     assert calls == [(8 * b, PROBES) for b in range(1, 13)] + [(PROBES, PROBES)]
 
@@ -134,19 +135,22 @@ def test_builtins_pickle_as_what_builds_them(builtin_case: Any, rng: np.random.G
     f, x, _ = builtin_case.make(20, rng)
     again = pickle.loads(pickle.dumps(f))
     assert repr(again) == repr(f)
-    assert same(hp.hutchinson_diag(again, x, 16).value, hp.hutchinson_diag(f, x, 16).value)
+    assert same(
+        hp.hutchinson_diag(again, x, 16, structure="none").value,
+        hp.hutchinson_diag(f, x, 16, structure="none").value,
+    )
 
 
 def test_a_workers_exception_reaches_the_caller(pool: Executor) -> None:
     x = point()
     x[0] = 101.0
     with pytest.raises(ArithmeticError, match=r"no gradient at x\[0\] = 10"):
-        hp.hutchinson_diag(failing_gradient, x, PROBES, executor=pool)
+        hp.hutchinson_diag(failing_gradient, x, PROBES, executor=pool, structure="none")
 
 
 def test_a_lost_worker_fails_the_call() -> None:
     with ProcessPoolExecutor(2) as pool, pytest.raises(BrokenProcessPool):
-        hp.hutchinson_trace(dying_gradient, point(), PROBES, executor=pool)
+        hp.hutchinson_trace(dying_gradient, point(), PROBES, executor=pool, structure="none")
 
 
 class Recording(ThreadPoolExecutor):
@@ -175,7 +179,9 @@ def test_an_interrupt_cancels_the_outstanding_tasks() -> None:
     with Recording() as pool:
         try:
             with pytest.raises(KeyboardInterrupt):
-                hp.hutchinson_trace(rosen_der, point(), 800, executor=pool, progress=interrupt)
+                hp.hutchinson_trace(
+                    rosen_der, point(), 800, executor=pool, progress=interrupt, structure="none"
+                )
             # no task is left waiting to run: those not started were cancelled
             waiting = [f for f in pool.futures if not (f.running() or f.done())]
             assert len(pool.futures) > 2 and not waiting
@@ -186,13 +192,17 @@ def test_an_interrupt_cancels_the_outstanding_tasks() -> None:
 
 def test_a_source_that_does_not_pickle_is_refused_up_front(process_pool: Executor) -> None:
     with pytest.raises(TypeError, match=r"executor=: the source .*lambda.* cannot be pickled"):
-        hp.hutchinson_diag(lambda z: rosen_der(z), point(), PROBES, executor=process_pool)
+        hp.hutchinson_diag(
+            lambda z: rosen_der(z), point(), PROBES, executor=process_pool, structure="none"
+        )
 
 
 def test_a_lambda_runs_on_a_thread_pool(thread_pool: Executor) -> None:
     x = point()
-    est = hp.hutchinson_diag(lambda z: rosen_der(z), x, PROBES, executor=thread_pool)
-    assert same(est.value, hp.hutchinson_diag(rosen_der, x, PROBES).value)
+    est = hp.hutchinson_diag(
+        lambda z: rosen_der(z), x, PROBES, executor=thread_pool, structure="none"
+    )
+    assert same(est.value, hp.hutchinson_diag(rosen_der, x, PROBES, structure="none").value)
 
 
 def test_a_low_level_callable_travels_as_a_native_factory(
@@ -200,19 +210,19 @@ def test_a_low_level_callable_travels_as_a_native_factory(
 ) -> None:
     x = point()
     with pytest.raises(TypeError, match=r"executor=.*LowLevelCallable.*NativeFactory"):
-        hp.hutchinson_diag(native.callable(), x, PROBES, executor=process_pool)
+        hp.hutchinson_diag(native.callable(), x, PROBES, executor=process_pool, structure="none")
     factory = hp.NativeFactory(make_native, native.lib._name)
-    local = hp.hutchinson_diag(native.callable(), x, PROBES, seed=2)
+    local = hp.hutchinson_diag(native.callable(), x, PROBES, seed=2, structure="none")
     for est in (
-        hp.hutchinson_diag(factory, x, PROBES, seed=2),
-        hp.hutchinson_diag(factory, x, PROBES, seed=2, executor=process_pool),
+        hp.hutchinson_diag(factory, x, PROBES, seed=2, structure="none"),
+        hp.hutchinson_diag(factory, x, PROBES, seed=2, executor=process_pool, structure="none"),
     ):
         assert same(est.value, local.value) and same(est.stderr, local.stderr)
 
 
 def test_executor_must_be_an_executor() -> None:
     with pytest.raises(TypeError, match=r"executor must be a concurrent\.futures\.Executor"):
-        hp.hutchinson_trace(rosen_der, point(), 8, executor="localhost:8786")
+        hp.hutchinson_trace(rosen_der, point(), 8, executor="localhost:8786", structure="none")
 
 
 @pytest.mark.parametrize(

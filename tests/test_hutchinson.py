@@ -57,7 +57,7 @@ def test_diag_exact_for_separable(hp, separable_case, probes):
     n = 50
     f, x, ref = separable_case.make(n, np.random.default_rng(probes))
     exact = f.hessian_diag(x)
-    est = hp.hutchinson_diag(f, x, hvps=probes, seed=7)
+    est = hp.hutchinson_diag(f, x, hvps=probes, seed=7, structure="none")
     assert isinstance(est, hp.Estimate)
     assert est.probes == probes
     assert est.value.shape == (n,) and est.stderr.shape == (n,)
@@ -77,7 +77,7 @@ def test_trace_exact_for_separable(hp, separable_case, probes):
     n = 50
     f, x, _ = separable_case.make(n, np.random.default_rng(100 + probes))
     d = f.hessian_diag(x)
-    est = hp.hutchinson_trace(f, x, hvps=probes, seed=3)
+    est = hp.hutchinson_trace(f, x, hvps=probes, seed=3, structure="none")
     assert isinstance(est.value, float) and est.probes == probes
     # each probe gives sum_i H_ii (equal numbers): rounding of an n-term sum in another
     # order than np.sum plus averaging `probes` equal numbers
@@ -104,7 +104,7 @@ def test_diag_unbiased(hp, name, n):
     f, x, ref = make_case(name, n, np.random.default_rng(31))
     H = ref.hessian(x)
     p = Z_PROBES
-    est = hp.hutchinson_diag(f, x, hvps=p, seed=2024)
+    est = hp.hutchinson_diag(f, x, hvps=p, seed=2024, structure="none")
     assert est.probes == p
     var = references.offdiag_variance(H)
     mask = (est.stderr > 0) & (var > 0)
@@ -128,7 +128,7 @@ def test_quadratic_stderr_matches_exact_variance(hp):
     rng = np.random.default_rng(8)
     A = references.random_symmetric(n, rng)
     x = rng.standard_normal(n)
-    est = hp.hutchinson_diag(hp.functions.quadratic(A), x, hvps=p, seed=99)
+    est = hp.hutchinson_diag(hp.functions.quadratic(A), x, hvps=p, seed=99, structure="none")
     var = references.offdiag_variance(A)  # sum_{j != i} A_ij^2, the exact per-probe variance
     ratio = est.stderr**2 * p / var
     # ratio_i = s_i^2 / sigma_i^2 is a sample variance over p probes: mean 1 (ddof=1; 1 - 1/p
@@ -153,7 +153,7 @@ def test_error_shrinks_like_inverse_sqrt_probes(hp, name):
     exact = np.diag(H)
     rms = {}
     for p, seed in ((100, 1), (10_000, 2)):  # different seeds: independent estimates
-        est = hp.hutchinson_diag(f, x, hvps=p, seed=seed)
+        est = hp.hutchinson_diag(f, x, hvps=p, seed=seed, structure="none")
         rms[p] = math.sqrt(float(np.mean((est.value - exact) ** 2)))
     ratio = rms[100] / rms[10_000]
     # E[MSE_p] = mean_i var_i / p, so the ratio is sqrt(100) = 10 up to the sampling spread
@@ -178,7 +178,7 @@ TRACE_CASES = ["rosenbrock", "ackley", "logistic_regression", "quadratic"]
 def test_trace_unbiased(hp, name):
     f, x, ref = make_case(name, 500, np.random.default_rng(51))
     exact = float(np.trace(ref.hessian(x)))
-    est = hp.hutchinson_trace(f, x, hvps=Z_PROBES, seed=5)
+    est = hp.hutchinson_trace(f, x, hvps=Z_PROBES, seed=5, structure="none")
     assert isinstance(est.value, float) and isinstance(est.stderr, float)
     assert est.stderr > 0
     # (est - tr) / stderr ~ t_399 ~ N(0, 1): beyond 4.5 with probability ~1e-5
@@ -190,7 +190,7 @@ def test_trace_quadratic_stderr_matches_exact_variance(hp):
     rng = np.random.default_rng(61)
     A = references.random_symmetric(n, rng)
     x = rng.standard_normal(n)
-    est = hp.hutchinson_trace(hp.functions.quadratic(A), x, hvps=p, seed=6)
+    est = hp.hutchinson_trace(hp.functions.quadratic(A), x, hvps=p, seed=6, structure="none")
     B = A - np.diag(np.diag(A))
     var = 2.0 * float((B * B).sum())  # Var(v'Av) = 2 sum_{i != j} A_ij^2 for Rademacher v
     assert abs(est.value - np.trace(A)) <= 4.5 * est.stderr
@@ -208,8 +208,8 @@ def test_trace_equals_sum_of_diag_same_probes(hp):
     n, p = 300, 64
     x = _rosen_point(n, 71)
     f = hp.functions.rosenbrock()
-    d = hp.hutchinson_diag(f, x, hvps=p, seed=12)
-    t = hp.hutchinson_trace(f, x, hvps=p, seed=12)
+    d = hp.hutchinson_diag(f, x, hvps=p, seed=12, structure="none")
+    t = hp.hutchinson_trace(f, x, hvps=p, seed=12, structure="none")
     # same seed -> same probes, and mean_p sum_i = sum_i mean_p: equal up to the rounding
     # of the two summation orders, each at most (n + p) ulps of the sum of |v_i (Hv)_i|
     # <= sum_i (|H| 1)_i.  Different probes would differ by ~stderr (~1e3 here).
@@ -238,7 +238,9 @@ def test_probes_are_rademacher_and_prefix_stable(hp):
     H = scipy.optimize.rosen_hess(x)
     hd = np.diag(H)
     b = np.diag(H, 1)  # H_{i,i+1} = -400 x_i, |b| >= 120
-    means = [hp.hutchinson_diag(f, x, hvps=p, seed=4).value for p in range(1, P + 1)]
+    means = [
+        hp.hutchinson_diag(f, x, hvps=p, seed=4, structure="none").value for p in range(1, P + 1)
+    ]
     chains = []
     for p in range(1, P + 1):
         Y = means[0] if p == 1 else p * means[p - 1] - (p - 1) * means[p - 2]
@@ -263,7 +265,7 @@ def test_single_probe(hp):
     n = 30
     x = _rosen_point(n, 91)
     f = hp.functions.rosenbrock()
-    est = hp.hutchinson_diag(f, x, hvps=1, seed=0)
+    est = hp.hutchinson_diag(f, x, hvps=1, seed=0, structure="none")
     assert est.probes == 1
     assert np.all(np.isnan(est.stderr))
     assert np.all(np.isfinite(est.value))
@@ -271,13 +273,13 @@ def test_single_probe(hp):
     # one probe: |Y_i - H_ii| <= sum_{j != i} |H_ij| (and > 0 would be a coincidence)
     bound = np.abs(H).sum(axis=1) - np.abs(np.diag(H))
     assert np.all(np.abs(est.value - np.diag(H)) <= bound * (1 + 1e-12))
-    t = hp.hutchinson_trace(f, x, hvps=1, seed=0)
+    t = hp.hutchinson_trace(f, x, hvps=1, seed=0, structure="none")
     assert t.probes == 1 and math.isnan(t.stderr) and math.isfinite(t.value)
 
 
 def test_single_probe_separable_is_exact(hp):
     f, x, _ = make_case("rastrigin", 17, np.random.default_rng(92))
-    est = hp.hutchinson_diag(f, x, hvps=1, seed=123)
+    est = hp.hutchinson_diag(f, x, hvps=1, seed=123, structure="none")
     assert_array_equal(est.value, f.hessian_diag(x))
     assert np.all(np.isnan(est.stderr))
 
@@ -313,15 +315,20 @@ def test_bitwise_equal_across_threads(hp, kind, request):
     source = _source(kind, request)(hp)
     n, p = (1000, 1001) if kind in ("builtin", "native", "cython") else (100, 37)
     x = _rosen_point(n, 101)
-    diag = [hp.hutchinson_diag(source, x, hvps=p, seed=77, threads=t) for t in THREADS]
-    trace = [hp.hutchinson_trace(source, x, hvps=p, seed=77, threads=t) for t in THREADS]
+    diag = [
+        hp.hutchinson_diag(source, x, hvps=p, seed=77, threads=t, structure="none") for t in THREADS
+    ]
+    trace = [
+        hp.hutchinson_trace(source, x, hvps=p, seed=77, threads=t, structure="none")
+        for t in THREADS
+    ]
     for t, d, tr in zip(THREADS[1:], diag[1:], trace[1:]):
         assert_array_equal(d.value, diag[0].value, err_msg=f"diag value, threads={t}")
         assert_array_equal(d.stderr, diag[0].stderr, err_msg=f"diag stderr, threads={t}")
         assert tr.value == trace[0].value, (t, tr.value, trace[0].value)
         assert tr.stderr == trace[0].stderr, (t, tr.stderr, trace[0].stderr)
     # threads=None (all cores) is the same computation
-    d = hp.hutchinson_diag(source, x, hvps=p, seed=77)
+    d = hp.hutchinson_diag(source, x, hvps=p, seed=77, structure="none")
     assert_array_equal(d.value, diag[0].value)
 
 
@@ -329,21 +336,22 @@ def test_seeds(hp):
     n, p = 500, 50
     x = _rosen_point(n, 111)
     f = hp.functions.rosenbrock()
-    a = hp.hutchinson_diag(f, x, hvps=p, seed=1)
-    a2 = hp.hutchinson_diag(f, x, hvps=p, seed=1)
-    b = hp.hutchinson_diag(f, x, hvps=p, seed=2)
+    a = hp.hutchinson_diag(f, x, hvps=p, seed=1, structure="none")
+    a2 = hp.hutchinson_diag(f, x, hvps=p, seed=1, structure="none")
+    b = hp.hutchinson_diag(f, x, hvps=p, seed=2, structure="none")
     assert_array_equal(a.value, a2.value)
     assert_array_equal(a.stderr, a2.stderr)
     # different probes: every coordinate's estimate has a continuous-ish spread of sd
     # ~stderr, so (almost) all coordinates differ
     assert np.mean(a.value != b.value) > 0.9
     assert (
-        hp.hutchinson_trace(f, x, hvps=p, seed=1).value
-        != hp.hutchinson_trace(f, x, hvps=p, seed=2).value
+        hp.hutchinson_trace(f, x, hvps=p, seed=1, structure="none").value
+        != hp.hutchinson_trace(f, x, hvps=p, seed=2, structure="none").value
     )
     # default seed is 0
     assert_array_equal(
-        hp.hutchinson_diag(f, x, hvps=p).value, hp.hutchinson_diag(f, x, hvps=p, seed=0).value
+        hp.hutchinson_diag(f, x, hvps=p, structure="none").value,
+        hp.hutchinson_diag(f, x, hvps=p, seed=0, structure="none").value,
     )
 
 
@@ -351,13 +359,16 @@ def test_concurrent_python_threads_give_serial_results(hp):
     n, p = 20_000, 64
     x = _rosen_point(n, 121)
     f = hp.functions.rosenbrock()
-    serial = [hp.hutchinson_diag(f, x, hvps=p, seed=s, threads=1).value for s in range(4)]
+    serial = [
+        hp.hutchinson_diag(f, x, hvps=p, seed=s, threads=1, structure="none").value
+        for s in range(4)
+    ]
     results: dict[int, np.ndarray] = {}
     errors: list[BaseException] = []
 
     def work(s: int) -> None:
         try:
-            results[s] = hp.hutchinson_diag(f, x, hvps=p, seed=s, threads=1).value
+            results[s] = hp.hutchinson_diag(f, x, hvps=p, seed=s, threads=1, structure="none").value
         except BaseException as e:
             errors.append(e)
 
@@ -407,10 +418,16 @@ def test_estimators_accept_int_and_strided_x(hp):
     xs = np.repeat(np.linspace(-1.5, 1.5, 11), 2)[::2]
     for xo in (xi, xs):
         xc = np.ascontiguousarray(xo, dtype=np.float64)
-        a, b = hp.hutchinson_diag(f, xo, hvps=9), hp.hutchinson_diag(f, xc, hvps=9)
+        a, b = (
+            hp.hutchinson_diag(f, xo, hvps=9, structure="none"),
+            hp.hutchinson_diag(f, xc, hvps=9, structure="none"),
+        )
         assert_array_equal(a.value, b.value)
         assert_array_equal(a.stderr, b.stderr)
-        ta, tb = hp.hutchinson_trace(f, xo, hvps=9), hp.hutchinson_trace(f, xc, hvps=9)
+        ta, tb = (
+            hp.hutchinson_trace(f, xo, hvps=9, structure="none"),
+            hp.hutchinson_trace(f, xc, hvps=9, structure="none"),
+        )
         assert ta.value == tb.value
 
 
@@ -422,8 +439,8 @@ def test_estimators_accept_int_and_strided_x(hp):
 def test_callable_sees_the_same_probes_as_builtin(hp):
     n, p = 200, 64
     x = _rosen_point(n, 131)
-    builtin = hp.hutchinson_diag(hp.functions.rosenbrock(), x, hvps=p, seed=5)
-    fd = hp.hutchinson_diag(scipy.optimize.rosen_der, x, hvps=p, seed=5)
+    builtin = hp.hutchinson_diag(hp.functions.rosenbrock(), x, hvps=p, seed=5, structure="none")
+    fd = hp.hutchinson_diag(scipy.optimize.rosen_der, x, hvps=p, seed=5, structure="none")
     # Same probes, so the difference is only the central-difference error of each probe's
     # H v (see CENTRAL_RTOL), averaged: not the sampling error (stderr is ~1e5x larger,
     # asserted so that this test could not pass with different probes).
@@ -432,8 +449,8 @@ def test_callable_sees_the_same_probes_as_builtin(hp):
     assert_within(fd.value, builtin.value, tol, "callable vs builtin (diag)")
     # stderr: same samples up to FD error too
     assert_within(fd.stderr, builtin.stderr, tol, "stderr")
-    tb = hp.hutchinson_trace(hp.functions.rosenbrock(), x, hvps=p, seed=5)
-    tf = hp.hutchinson_trace(scipy.optimize.rosen_der, x, hvps=p, seed=5)
+    tb = hp.hutchinson_trace(hp.functions.rosenbrock(), x, hvps=p, seed=5, structure="none")
+    tf = hp.hutchinson_trace(scipy.optimize.rosen_der, x, hvps=p, seed=5, structure="none")
     assert abs(tf.value - tb.value) <= n * tol
     assert n * tol < 1e-3 * tb.stderr
 
@@ -448,8 +465,8 @@ def test_vectorized_gradient_equals_plain_callable(hp):
         return rosen_grad_rows(P)
 
     g = hp.Gradient(vec, vectorized=True)
-    plain = hp.hutchinson_diag(rosen_grad_np, x, hvps=p, seed=9)
-    est = hp.hutchinson_diag(g, x, hvps=p, seed=9)
+    plain = hp.hutchinson_diag(rosen_grad_np, x, hvps=p, seed=9, structure="none")
+    est = hp.hutchinson_diag(g, x, hvps=p, seed=9, structure="none")
     # rosen_grad_rows does rosen_grad_np's arithmetic row by row (elementwise NumPy ops
     # are correctly rounded, independent of the batch), and both paths use the same FD
     # formula and step: equal up to how the shifted points are formed (an ulp of x + h v
@@ -506,8 +523,10 @@ def test_default_scheme_is_central_and_bare_callable_is_gradient(hp):
     # the same computation, so bitwise equal
     assert_array_equal(hp.hvp(rosen_grad_np, x, V), ref)
     assert_array_equal(hp.hvp(hp.Gradient(rosen_grad_np), x, V), ref)
-    d1 = hp.hutchinson_diag(rosen_grad_np, x, hvps=12, seed=2)
-    d2 = hp.hutchinson_diag(hp.Gradient(rosen_grad_np, scheme="central"), x, hvps=12, seed=2)
+    d1 = hp.hutchinson_diag(rosen_grad_np, x, hvps=12, seed=2, structure="none")
+    d2 = hp.hutchinson_diag(
+        hp.Gradient(rosen_grad_np, scheme="central"), x, hvps=12, seed=2, structure="none"
+    )
     assert_array_equal(d1.value, d2.value)
 
 
@@ -593,13 +612,13 @@ def test_native_hutchinson_equals_python_path(hp, native):
     n, p = 300, 40
     x = _rosen_point(n, 191)
     llc = native.callable()
-    a = hp.hutchinson_diag(llc, x, hvps=p, seed=3, threads=2)
-    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=p, seed=3, threads=2)
+    a = hp.hutchinson_diag(llc, x, hvps=p, seed=3, threads=2, structure="none")
+    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=p, seed=3, threads=2, structure="none")
     tol = _native_tol(x, np.ones(n))
     assert_within(a.value, b.value, tol, "diag value")
     assert_within(a.stderr, b.stderr, tol, "diag stderr")
-    ta = hp.hutchinson_trace(llc, x, hvps=p, seed=3)
-    tb = hp.hutchinson_trace(rosen_grad_np, x, hvps=p, seed=3)
+    ta = hp.hutchinson_trace(llc, x, hvps=p, seed=3, structure="none")
+    tb = hp.hutchinson_trace(rosen_grad_np, x, hvps=p, seed=3, structure="none")
     assert abs(ta.value - tb.value) <= n * tol
 
 
@@ -615,8 +634,10 @@ def test_native_user_data_is_passed(hp, native):
     got = hp.hvp(llc, x, v)
     ref = hp.hvp(lambda y: rosen_grad_np(y) * 2.5, x, v)  # same arithmetic: g[i] *= 2.5
     assert_within(got, ref, 2.5 * _native_tol(x, v), "scaled by user_data")
-    est = hp.hutchinson_diag(llc, x, hvps=16, seed=1, threads=2)
-    est_ref = hp.hutchinson_diag(lambda y: rosen_grad_np(y) * 2.5, x, hvps=16, seed=1)
+    est = hp.hutchinson_diag(llc, x, hvps=16, seed=1, threads=2, structure="none")
+    est_ref = hp.hutchinson_diag(
+        lambda y: rosen_grad_np(y) * 2.5, x, hvps=16, seed=1, structure="none"
+    )
     assert_within(est.value, est_ref.value, 2.5 * _native_tol(x, np.ones(n)), "diag")
     del scale
 
@@ -629,9 +650,9 @@ def test_native_failure_is_reported(hp, native, threads):
     with pytest.raises(err, match=r"(?i)fail|return"):
         hp.hvp(llc, x, np.ones(50), threads=threads)
     with pytest.raises(err, match=r"(?i)fail|return"):
-        hp.hutchinson_diag(llc, x, hvps=32, threads=threads)
+        hp.hutchinson_diag(llc, x, hvps=32, threads=threads, structure="none")
     with pytest.raises(err, match=r"(?i)fail|return"):
-        hp.hutchinson_trace(llc, x, hvps=32, threads=threads)
+        hp.hutchinson_trace(llc, x, hvps=32, threads=threads, structure="none")
 
 
 def test_native_failure_midway_stops_all_threads(hp, native):
@@ -641,7 +662,7 @@ def test_native_failure_midway_stops_all_threads(hp, native):
     llc = native.callable("rosen_grad_fail_after", user_data=native.void_p(left))
     x = _rosen_point(2000, 221)
     with pytest.raises((RuntimeError, ValueError), match=r"(?i)fail|return"):
-        hp.hutchinson_diag(llc, x, hvps=400, threads=2)
+        hp.hutchinson_diag(llc, x, hvps=400, threads=2, structure="none")
     # The run stopped early: a full run makes 800 calls (400 probes x 2 for central
     # differences); after the first failure each thread may finish its current block of
     # lanes (2 x 8 calls) but must not go on -- allow 200 attempted calls in all.
@@ -678,7 +699,7 @@ def test_native_wrong_signature(hp, native, signature):
     with pytest.raises(ValueError, match=r"int \(npy_intp, double \*, double \*, void \*\)"):
         hp.hvp(llc, x, np.ones(10))
     with pytest.raises(ValueError, match=r"int \(npy_intp, double \*, double \*, void \*\)"):
-        hp.hutchinson_diag(llc, x, hvps=4)
+        hp.hutchinson_diag(llc, x, hvps=4, structure="none")
 
 
 def test_cython_lowlevelcallable(hp, cython_rosen):
@@ -688,8 +709,8 @@ def test_cython_lowlevelcallable(hp, cython_rosen):
     x = rng.uniform(-2.0, 2.0, n)
     V = rng.standard_normal((5, n))
     assert_within(hp.hvp(llc, x, V), hp.hvp(rosen_grad_np, x, V), _native_tol(x, V), "hvp")
-    a = hp.hutchinson_diag(llc, x, hvps=33, seed=8, threads=2)
-    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=33, seed=8, threads=1)
+    a = hp.hutchinson_diag(llc, x, hvps=33, seed=8, threads=2, structure="none")
+    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=33, seed=8, threads=1, structure="none")
     assert_within(a.value, b.value, _native_tol(x, np.ones(n)), "diag")
 
 
@@ -733,9 +754,13 @@ def test_callback_exception_propagates(hp, make_exc, exc_type, threads, after):
     x = _rosen_point(30, 261)
     msg = str(make_exc()).strip("'")
     with pytest.raises(exc_type, match=msg):
-        hp.hutchinson_diag(_raiser(make_exc(), after), x, hvps=64, threads=threads)
+        hp.hutchinson_diag(
+            _raiser(make_exc(), after), x, hvps=64, threads=threads, structure="none"
+        )
     with pytest.raises(exc_type, match=msg):
-        hp.hutchinson_trace(_raiser(make_exc(), after), x, hvps=64, threads=threads)
+        hp.hutchinson_trace(
+            _raiser(make_exc(), after), x, hvps=64, threads=threads, structure="none"
+        )
     with pytest.raises(exc_type, match=msg):
         hp.hvp(_raiser(make_exc(), after), x, np.ones((12, 30)), threads=threads)
 
@@ -747,7 +772,9 @@ def test_vectorized_callback_exception_propagates(hp, threads):
 
     x = _rosen_point(30, 271)
     with pytest.raises(KeyError, match="boom"):
-        hp.hutchinson_diag(hp.Gradient(vec, vectorized=True), x, hvps=16, threads=threads)
+        hp.hutchinson_diag(
+            hp.Gradient(vec, vectorized=True), x, hvps=16, threads=threads, structure="none"
+        )
     with pytest.raises(KeyError, match="boom"):
         hp.hvp(hp.Gradient(vec, vectorized=True), x, np.ones(30))
 
@@ -755,9 +782,9 @@ def test_vectorized_callback_exception_propagates(hp, threads):
 def test_library_usable_after_callback_error(hp):
     x = _rosen_point(30, 281)
     with pytest.raises(KeyError):
-        hp.hutchinson_diag(_raiser(KeyError("boom")), x, hvps=64, threads=2)
-    a = hp.hutchinson_diag(rosen_grad_np, x, hvps=16, seed=1, threads=2)
-    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=16, seed=1, threads=1)
+        hp.hutchinson_diag(_raiser(KeyError("boom")), x, hvps=64, threads=2, structure="none")
+    a = hp.hutchinson_diag(rosen_grad_np, x, hvps=16, seed=1, threads=2, structure="none")
+    b = hp.hutchinson_diag(rosen_grad_np, x, hvps=16, seed=1, threads=1, structure="none")
     assert_array_equal(a.value, b.value)
 
 
@@ -784,17 +811,17 @@ def test_callback_bad_return(hp, ret, exc, pattern, entry):
         if entry == "hvp":
             hp.hvp(ret, x, np.ones(N_BAD))
         else:
-            hp.hutchinson_diag(ret, x, hvps=8, threads=2)
+            hp.hutchinson_diag(ret, x, hvps=8, threads=2, structure="none")
 
 
 def test_vectorized_bad_return(hp):
     x = _rosen_point(N_BAD, 301)
     g = hp.Gradient(lambda P: np.ones((np.shape(P)[0], N_BAD + 1)), vectorized=True)
     with pytest.raises(ValueError, match=r"\b6\b"):
-        hp.hutchinson_diag(g, x, hvps=8)
+        hp.hutchinson_diag(g, x, hvps=8, structure="none")
     g = hp.Gradient(lambda P: np.ones((1, N_BAD)), vectorized=True)  # too few rows
     with pytest.raises(ValueError):
-        hp.hutchinson_diag(g, x, hvps=8)
+        hp.hutchinson_diag(g, x, hvps=8, structure="none")
 
 
 def test_complex_scheme_with_real_only_gradient(hp):
@@ -859,7 +886,7 @@ def test_gil_released_during_builtin_probing(hp):
         out = []
 
         def run(p: int = probes, out: list = out) -> None:
-            out.append(hp.hutchinson_diag(f, x, hvps=p, threads=1))
+            out.append(hp.hutchinson_diag(f, x, hvps=p, threads=1, structure="none"))
 
         seen.append(_spin_count_during(run))
         assert np.all(np.isfinite(out[0].value))
@@ -895,7 +922,9 @@ def test_gil_released_while_calling_native_gradient(hp, native, entry, threads):
         if entry == "hvp":
             out = hp.hvp(llc, x, np.ones((3, 50)), threads=threads)
         else:
-            out = hp.hutchinson_diag(llc, x, hvps=16, seed=1, threads=threads).value
+            out = hp.hutchinson_diag(
+                llc, x, hvps=16, seed=1, threads=threads, structure="none"
+            ).value
     finally:
         done.set()
         helper.join()

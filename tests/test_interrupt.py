@@ -47,7 +47,9 @@ def test_builtin_probing_is_interruptible(threads: int) -> None:
     timer = _interrupt_after(0.3)
     try:
         with pytest.raises(KeyboardInterrupt):
-            hp.hutchinson_diag(hp.functions.rosenbrock(), x, hvps=2_000_000, threads=threads)
+            hp.hutchinson_diag(
+                hp.functions.rosenbrock(), x, hvps=2_000_000, threads=threads, structure="none"
+            )
     finally:
         timer.cancel()
 
@@ -61,6 +63,8 @@ def test_python_gradient_probing_is_interruptible(threads: int) -> None:
     timer = _interrupt_after(0.3)
     try:
         with pytest.raises(KeyboardInterrupt):
-            hp.hutchinson_diag(slow_grad, np.ones(10), hvps=100_000, threads=threads)
+            hp.hutchinson_diag(
+                slow_grad, np.ones(10), hvps=100_000, threads=threads, structure="none"
+            )
     finally:
         timer.cancel()

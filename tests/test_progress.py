@@ -30,18 +30,47 @@ def _check(calls, total):
 
 
 CALLS = {
-    "hutchinson_diag builtin": (lambda p: hp.hutchinson_diag(F, X, 40, progress=p), 40),
-    "hutchinson_diag fd": (lambda p: hp.hutchinson_diag(rosen_der, X, 20, progress=p), 20),
-    "hutchinson_trace fd": (lambda p: hp.hutchinson_trace(rosen_der, X, 20, progress=p), 20),
-    "trace xtrace": (lambda p: hp.trace(F, X, 21, method="xtrace", progress=p), 20),
-    "trace hutch++": (lambda p: hp.trace(F, X, 21, method="hutch++", progress=p), 21),
-    "diagonal xdiag": (lambda p: hp.diagonal(F, X, 20, method="xdiag", progress=p), 20),
-    "diagonal diag++": (lambda p: hp.diagonal(F, X, 20, method="diag++", progress=p), 20),
-    "diagonal hutchinson": (lambda p: hp.diagonal(rosen_der, X, 16, progress=p), 16),
-    "hessian dense fd": (lambda p: hp.hessian(rosen_der, X, block=8, progress=p), 40),
-    "hessian dense builtin": (lambda p: hp.hessian(F, X, progress=p), 40),
+    "hutchinson_diag builtin": (
+        lambda p: hp.hutchinson_diag(F, X, 40, progress=p, structure="none"),
+        40,
+    ),
+    "hutchinson_diag fd": (
+        lambda p: hp.hutchinson_diag(rosen_der, X, 20, progress=p, structure="none"),
+        20,
+    ),
+    "hutchinson_trace fd": (
+        lambda p: hp.hutchinson_trace(rosen_der, X, 20, progress=p, structure="none"),
+        20,
+    ),
+    "trace xtrace": (
+        lambda p: hp.trace(F, X, 21, method="xtrace", progress=p, structure="none"),
+        20,
+    ),
+    "trace hutch++": (
+        lambda p: hp.trace(F, X, 21, method="hutch++", progress=p, structure="none"),
+        21,
+    ),
+    "diagonal xdiag": (
+        lambda p: hp.diagonal(F, X, 20, method="xdiag", progress=p, structure="none"),
+        20,
+    ),
+    "diagonal diag++": (
+        lambda p: hp.diagonal(F, X, 20, method="diag++", progress=p, structure="none"),
+        20,
+    ),
+    "diagonal hutchinson": (
+        lambda p: hp.diagonal(rosen_der, X, 16, progress=p, structure="none"),
+        16,
+    ),
+    "hessian dense fd": (
+        lambda p: hp.hessian(rosen_der, X, block=8, sparsity="dense", progress=p),
+        40,
+    ),
+    "hessian detected fd": (lambda p: hp.hessian(rosen_der, X, progress=p), 3),
+    "hessian dense builtin": (lambda p: hp.hessian(F, X, sparsity="dense", progress=p), 40),
     "hessian banded": (lambda p: hp.hessian(rosen_der, X, bandwidth=1, progress=p), 3),
-    "hessian_diag fd": (lambda p: hp.hessian_diag(rosen_der, X, progress=p), 40),
+    "hessian_diag fd": (lambda p: hp.hessian_diag(rosen_der, X, sparsity="dense", progress=p), 40),
+    "hessian_diag detected fd": (lambda p: hp.hessian_diag(rosen_der, X, progress=p), 3),
     "hessian_diag builtin": (lambda p: hp.hessian_diag(F, X, progress=p), 3),
     "spectral_density": (lambda p: hp.spectral_density(F, X, vectors=10, steps=6, progress=p), 12),
     "adahessian": (
@@ -59,8 +88,10 @@ def test_callback_counts_up_to_the_total(name):
 
 
 def test_callback_does_not_change_the_result():
-    calls, est = _record(lambda p: hp.hutchinson_diag(rosen_der, X, 24, seed=3, progress=p))
-    plain = hp.hutchinson_diag(rosen_der, X, 24, seed=3)
+    calls, est = _record(
+        lambda p: hp.hutchinson_diag(rosen_der, X, 24, seed=3, progress=p, structure="none")
+    )
+    plain = hp.hutchinson_diag(rosen_der, X, 24, seed=3, structure="none")
     assert np.array_equal(est.value, plain.value)
     assert calls == [(8, 24), (16, 24), (24, 24)]  # one call per block of 8 probes
 
@@ -68,7 +99,9 @@ def test_callback_does_not_change_the_result():
 @pytest.mark.parametrize("source", [F, rosen_der], ids=["builtin", "fd"])
 def test_tol_stopping_early_ends_at_the_probes_used(source):
     calls, est = _record(
-        lambda p: hp.hutchinson_diag(source, np.full(200, 0.5), 10_000, tol=0.05, progress=p)
+        lambda p: hp.hutchinson_diag(
+            source, np.full(200, 0.5), 10_000, tol=0.05, progress=p, structure="none"
+        )
     )
     assert est.probes < 10_000
     assert calls[-1] == (est.probes, est.probes)
@@ -90,24 +123,24 @@ def test_a_raising_callback_stops_the_run():
         raise RuntimeError(f"stop at {done}")
 
     with pytest.raises(RuntimeError, match="stop at 8"):
-        hp.hutchinson_trace(rosen_der, X, 100, progress=stop)
+        hp.hutchinson_trace(rosen_der, X, 100, progress=stop, structure="none")
 
 
 def test_bad_progress_is_a_type_error():
     with pytest.raises(TypeError, match="progress must be"):
-        hp.hutchinson_trace(F, X, 8, progress="yes")
+        hp.hutchinson_trace(F, X, 8, progress="yes", structure="none")
 
 
 def test_bar_without_tqdm_writes_a_plain_bar_to_stderr(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
-    hp.hutchinson_trace(rosen_der, X, 16, progress=True)
+    hp.hutchinson_trace(rosen_der, X, 16, progress=True, structure="none")
     err = capsys.readouterr().err
     assert "trace: 16/16 (100%)" in err and "ETA" in err and err.endswith("\n")
 
 
 def test_bar_with_tqdm(capsys):
     pytest.importorskip("tqdm")
-    est = hp.hutchinson_trace(rosen_der, X, 16, progress=True)
+    est = hp.hutchinson_trace(rosen_der, X, 16, progress=True, structure="none")
     assert est.probes == 16
     assert "16/16" in capsys.readouterr().err
 
@@ -142,9 +175,13 @@ def failing_after(calls):
 
 
 FAILING = {
-    "hutchinson_trace": lambda g: hp.hutchinson_trace(g, X, 64, threads=1, progress=True),
-    "trace xtrace": lambda g: hp.trace(g, X, 21, method="xtrace", threads=1, progress=True),
-    "hessian": lambda g: hp.hessian(g, X, block=8, threads=1, progress=True),
+    "hutchinson_trace": lambda g: hp.hutchinson_trace(
+        g, X, 64, threads=1, progress=True, structure="none"
+    ),
+    "trace xtrace": lambda g: hp.trace(
+        g, X, 21, method="xtrace", threads=1, progress=True, structure="none"
+    ),
+    "hessian": lambda g: hp.hessian(g, X, block=8, threads=1, sparsity="dense", progress=True),
     "spectral_density": lambda g: hp.spectral_density(g, X, vectors=10, steps=6, progress=True),
     "adahessian": lambda g: hp.optim.AdaHessian(lr=0.1).minimize(
         g, X[:6], maxiter=7, progress=True

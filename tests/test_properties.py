@@ -115,11 +115,17 @@ def test_estimates_do_not_depend_on_threads(n: int, probes: int, seed: int, kind
         "callable": rosen_grad_np,
         "vectorized": hp.Gradient(lambda P: np.array([rosen_grad_np(p) for p in P]), True),
     }[kind]
-    runs = [hp.hutchinson_diag(src, x, hvps=probes, seed=seed, threads=t) for t in (1, 2, 3)]
+    runs = [
+        hp.hutchinson_diag(src, x, hvps=probes, seed=seed, threads=t, structure="none")
+        for t in (1, 2, 3)
+    ]
     for r in runs[1:]:
         assert_array_equal(r.value, runs[0].value)
         assert_array_equal(r.stderr, runs[0].stderr)
-    traces = [hp.hutchinson_trace(src, x, hvps=probes, seed=seed, threads=t) for t in (1, 2)]
+    traces = [
+        hp.hutchinson_trace(src, x, hvps=probes, seed=seed, threads=t, structure="none")
+        for t in (1, 2)
+    ]
     assert_array_equal(traces[0].value, traces[1].value)
     assert_array_equal(traces[0].stderr, traces[1].stderr)  # NaN for one probe
 
@@ -141,7 +147,7 @@ def test_estimates_are_sums_of_per_probe_samples_in_any_order(
     samples = probes * hp.hvp(F, x, probes)  # (p, n): v_j * (H v_j)
     order = np.random.default_rng(seed % 7919).permutation(p)
     ref = np.array([math.fsum(samples[order, i]) for i in range(n)]) / p
-    est = hp.hutchinson_diag(F, x, hvps=p, seed=seed, threads=2)
+    est = hp.hutchinson_diag(F, x, hvps=p, seed=seed, threads=2, structure="none")
     absH1 = _abs_h(x).sum(axis=1)  # |v_j|'s entries are 1: |(H v_j)_i| <= (|H| 1)_i
     assert np.all(np.abs(est.value - ref) <= 2 * TOL * absH1)
     if p > 1:
@@ -149,9 +155,9 @@ def test_estimates_are_sums_of_per_probe_samples_in_any_order(
         # stderr: the sample standard deviation of the same samples (its rounding is
         # relative to the samples' size, |H| 1, not to their spread)
         assert np.all(np.abs(est.stderr - sd) <= 1e-9 * absH1)
-    first = hp.hutchinson_diag(F, x, hvps=p1, seed=seed)
+    first = hp.hutchinson_diag(F, x, hvps=p1, seed=seed, structure="none")
     rest = np.array([math.fsum(samples[p1:, i]) for i in range(n)])
     assert np.all(np.abs((p1 * first.value + rest) / p - est.value) <= 4 * TOL * absH1)
-    trace = hp.hutchinson_trace(F, x, hvps=p, seed=seed)
+    trace = hp.hutchinson_trace(F, x, hvps=p, seed=seed, structure="none")
     tref = math.fsum(samples[order].ravel()) / p
     assert abs(trace.value - tref) <= 2 * TOL * absH1.sum()

@@ -12,9 +12,11 @@ Examples
 >>> x = np.full(5, 0.5)
 >>> hp.hvp(f, x, np.ones(5))
 array([-98., -98., -98., -98.,   0.])
->>> est = hp.hutchinson_diag(f, x, hvps=1000, seed=0)
+>>> est = hp.hutchinson_diag(f, x, hvps=1000, seed=0, structure="none")   # probing
 >>> bool(np.all(np.abs(est.value - f.hessian_diag(x)) < 5 * est.stderr))
 True
+>>> hp.hutchinson_diag(f, x).method          # its known band: exact from 3 HVPs
+'colouring'
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ except ImportError as err:  # pragma: no cover - only without a built extension
         "development) rather than importing it from the source tree."
     ) from err
 
-from . import compiled, distributed, functions, optim, sketching
+from . import compiled, distributed, functions, optim, sketching, sparsity, tracing
 from ._info import info
 from .compiled import (
     CompiledFunction,
@@ -45,6 +47,7 @@ from .hvp import hvp
 from .scipy_adapters import HessianOperator, hessp
 from .selection import diagonal, trace
 from .sources import Gradient, NativeFactory, Tangent
+from .sparsity import hessian_pattern
 from .spectra import SpectralDensity, eigenvalues, plot_spectral_density, spectral_density
 from .structured import Colouring, colouring, hessian_diag
 
@@ -75,6 +78,7 @@ __all__ = [
     "get_include",
     "hessian",
     "hessian_diag",
+    "hessian_pattern",
     "hessp",
     "hutchinson_diag",
     "hutchinson_trace",
@@ -83,8 +87,10 @@ __all__ = [
     "optim",
     "plot_spectral_density",
     "sketching",
+    "sparsity",
     "spectral_density",
     "trace",
+    "tracing",
 ]
 
 

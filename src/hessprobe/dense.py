@@ -6,15 +6,18 @@ from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+import scipy.sparse
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_count, check_memory, resolve_threads
 from .distributed import attach
+from .kinds.base import Prepared
 from .kinds.finite_difference import column_step
 from .kinds.gradient import Scheme
 from .progress import Progress
 from .sources import prepare
-from .structured import band_classes, coloured_products, kernel_done, structured_hessian
+from .sparsity import structure_of
+from .structured import band_classes, coloured_products, kernel_done, recovered_hessian
 
 __all__ = ["column_step", "hessian"]
 
@@ -29,17 +32,24 @@ def hessian(
     block: int = 64,
     bandwidth: int | None = None,
     sparsity: Any = None,
+    sparse: bool | None = None,
     progress: Progress = None,
     executor: Executor | None = None,
 ) -> Any:
-    """Return the Hessian H(x): dense from HVPs H e_j, or sparse from coloured HVPs.
+    """Return the Hessian H(x): from one HVP per colour of its structure, or per column.
 
-    Without ``bandwidth`` and ``sparsity``: a dense ndarray (n, n) from n columns.  With
-    one of them: a ``scipy.sparse.csr_array`` holding the entries of the band or pattern,
-    recovered from one HVP per colour of a Curtis-Powell-Reid colouring
-    (:func:`hessprobe.colouring`: 2b + 1 HVPs for half-bandwidth b, whatever n).  The
-    sparse format is returned for every n, small or not, so that the type depends on the
-    arguments only; ``.toarray()`` gives the dense matrix.
+    The structure is found once (:mod:`hessprobe.sparsity`): ``bandwidth=`` or a
+    ``sparsity=`` pattern; else a built-in's band from the core, or the pattern of a
+    user's NumPy gradient detected by one call on index-set tracers (cached per gradient
+    and n).  A band or pattern is recovered exactly (to the HVPs' accuracy) from one
+    HVP per colour (:func:`hessprobe.colouring`: 2b + 1 HVPs for half-bandwidth b,
+    whatever n).  A dense H, or one whose structure cannot be known (a native gradient,
+    NumPy code the tracer cannot follow), takes its n columns.
+
+    The type depends on the arguments only: with ``bandwidth`` or a ``sparsity``
+    pattern a ``scipy.sparse.csr_array`` (n, n) holding the band's or pattern's
+    entries, otherwise a dense ndarray (n, n); ``sparse=True`` or ``False`` asks for
+    one or the other (a detected pattern as CSR: ``sparse=True``).
 
     The columns are computed ``block`` at a time.  For a built-in they are exact (dual
     numbers, 8 columns a pass) and the result is not symmetrised: it is symmetric to
@@ -77,21 +87,25 @@ def hessian(
         Columns per engine call (memory: block x n besides H).
     bandwidth : int, optional
         Half-bandwidth b of H (H_ij = 0 for |i - j| > b): 2b + 1 HVPs.
-    sparsity : scipy.sparse matrix (n, n), optional
+    sparsity : scipy.sparse matrix (n, n) or {"auto", "global", "local", "dense"}, optional
         Where H may be nonzero (symmetric, or one triangle): star colouring in the core
-        with direct recovery, one HVP per colour (:func:`hessprobe.colouring`).
+        with direct recovery, one HVP per colour (:func:`hessprobe.colouring`).  Or how
+        to find it, as for :func:`hessprobe.hessian_diag` (default ``"auto"``: detect,
+        else every column; ``"dense"``: every column).
+    sparse : bool, optional
+        Return a ``scipy.sparse.csr_array`` (True) or an ndarray (False); by default
+        CSR exactly when ``bandwidth`` or a ``sparsity`` pattern is given.
     progress : bool or callable, optional
         ``True`` for a bar, or ``progress(done, total)`` with the columns (colours) done
         after each block of them (:mod:`hessprobe.progress`).
     executor : concurrent.futures.Executor, optional
         Compute each block's column (colour) HVPs on this executor's workers, bitwise
-        as locally (:mod:`hessprobe.distributed`); ``threads`` is then per worker.  A
-        built-in's own Hessian kernel (no ``bandwidth``/``sparsity``) is one core call
-        and runs in the caller.
+        as locally (:mod:`hessprobe.distributed`); ``threads`` is then per worker.  A dense
+        built-in's own Hessian kernel is one core call and runs in the caller.
 
     Returns
     -------
-    ndarray (n, n), or scipy.sparse.csr_array (n, n) with ``bandwidth`` or ``sparsity``
+    ndarray (n, n), or scipy.sparse.csr_array (n, n) (see ``sparse``)
 
     Examples
     --------
@@ -114,32 +128,45 @@ def hessian(
     ('csr', 29998)
     >>> bool(np.array_equal(Hs.diagonal(), hp.functions.rosenbrock().hessian_diag(x)))
     True
+
+    A user's NumPy gradient, its tridiagonal pattern detected, exact by dual numbers:
+
+    >>> Hd = hp.hessian(rosen_der, x, scheme="dual", sparse=True)
+    >>> Hd.nnz, bool(abs(Hd - Hs).max() == 0)
+    (29998, True)
     """
-    if bandwidth is not None or sparsity is not None:
-        return structured_hessian(
-            source,
-            x,
-            bandwidth=bandwidth,
-            sparsity=sparsity,
-            scheme=scheme,
-            step=step,
-            threads=threads,
-            progress=progress,
-            executor=executor,
-        )
-    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
+    local = prepare(source, x, scheme, step)
+    structure = structure_of(local, bandwidth=bandwidth, sparsity=sparsity)
+    prepared = attach(local, executor, source, scheme, step, threads)
     nthreads = resolve_threads(threads)
     cols = as_count(block, "block")
     n = prepared.n
+    given = bandwidth is not None or (sparsity is not None and not isinstance(sparsity, str))
+    as_sparse = given if sparse is None else bool(sparse)
+    if structure.sparse:
+        H = recovered_hessian(prepared, structure, nthreads, progress)
+        if as_sparse:
+            return H
+        check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
+        return H.toarray()
     check_memory(8 * n * n, f"the dense Hessian of x of length n={n} (8 n^2 bytes)")
-    own = prepared.hessian_kernel(nthreads)
+    dense = _columns(prepared, nthreads, cols, progress)
+    return scipy.sparse.csr_array(dense) if as_sparse else dense
+
+
+def _columns(
+    prepared: Prepared, threads: int, block: int, progress: Progress
+) -> NDArray[np.float64]:
+    """Return the dense H from its n columns (the kind's own kernel, or HVPs H e_j)."""
+    n = prepared.n
+    own = prepared.hessian_kernel(threads)
     if own is not None:
         kernel_done(progress, n)
         return own
     H = np.empty((n, n))
     # Colour j = column j: row j of each block's products is the column H e_j, which
     # for a symmetric H is its row j.
-    for first, HE in coloured_products(prepared, band_classes(n, n - 1), nthreads, cols, progress):
+    for first, HE in coloured_products(prepared, band_classes(n, n - 1), threads, block, progress):
         H[first : first + HE.shape[0]] = HE
     if not prepared.exact:
         H += H.T

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,8 +15,23 @@ from .distributed import attach
 from .kinds.base import Prepared, ProbeResult
 from .progress import Progress, reporter
 from .sources import Scheme, prepare
+from .sparsity import Structure, structure_of
+from .structured import colour_classes_of, structured_diagonal
 
-__all__ = ["DEFAULT_HVPS", "Estimate", "hutchinson", "hutchinson_diag", "hutchinson_trace"]
+__all__ = [
+    "DEFAULT_HVPS",
+    "STRUCTURES",
+    "Estimate",
+    "hutchinson",
+    "hutchinson_diag",
+    "hutchinson_trace",
+]
+
+#: What the estimators may use of the Hessian's structure: what the source declares
+#: (a built-in's band: "known"), also the pattern of its NumPy gradient, detected (or
+#: found in the cache of detected patterns: "detect"), or nothing ("none": probe).
+StructureUse = Literal["known", "detect", "none"]
+STRUCTURES: tuple[str, ...] = ("known", "detect", "none")
 
 #: The default budget of every estimator: the number of Hessian-vector products.
 DEFAULT_HVPS = 100
@@ -41,12 +56,18 @@ class Estimate(Generic[T]):
         The number of Hessian-vector products used: ``probes`` for Hutchinson's method
         (the default when it is not given), more for the sketching methods
         (:mod:`hessprobe.sketching`), whose sketch costs HVPs too.
+    method : str
+        How it was computed: ``"hutchinson"`` (random probes), a sketching method's
+        name, or ``"colouring"``: the Hessian's known band or pattern gave the value
+        itself from ``hvps`` coloured HVPs (``probes`` 0 and ``stderr`` 0: no sampling
+        error; a finite-difference source keeps its truncation error).
     """
 
     value: T
     stderr: T
     probes: int
     hvps: int = 0
+    method: str = "hutchinson"
 
     def __post_init__(self) -> None:
         if self.hvps == 0:
@@ -82,6 +103,18 @@ def hutchinson(
     return result
 
 
+def _structure(prepared: Prepared, use: Any, hvps: int) -> Structure | None:
+    """Return the band or pattern that gives diag(H) exactly in at most ``hvps`` HVPs."""
+    if use not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}, got {use!r}")
+    if use == "none":
+        return None
+    found = structure_of(prepared, sparsity="auto" if use == "detect" else "declared")
+    if not found.sparse or len(colour_classes_of(found)) > hvps:
+        return None
+    return found
+
+
 def _run(
     source: Any,
     x: ArrayLike,
@@ -94,10 +127,21 @@ def _run(
     tol: float | None,
     progress: Progress,
     executor: Executor | None,
-) -> ProbeResult:
-    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
-    options = (as_count(hvps, "hvps"), as_seed(seed), resolve_threads(threads))
-    return hutchinson(prepared, *options, diagonal, as_tol(tol), progress)
+    structure: StructureUse,
+) -> tuple[ProbeResult, int, str]:
+    """Return (the probing result, the HVPs used, the method) of an estimator's call."""
+    local = prepare(source, x, scheme, step)
+    budget, seed_, nthreads = as_count(hvps, "hvps"), as_seed(seed), resolve_threads(threads)
+    target = as_tol(tol)
+    exact = _structure(local, structure, budget)
+    prepared = attach(local, executor, source, scheme, step, threads)
+    if exact is None:
+        result = hutchinson(prepared, budget, seed_, nthreads, diagonal, target, progress)
+        return result, len(result[4]), "hutchinson"
+    diag = structured_diagonal(prepared, exact, nthreads, progress)
+    zero = np.zeros_like(diag)
+    done = len(colour_classes_of(exact))
+    return (diag, zero, float(diag.sum()), 0.0, np.empty(0)), done, "colouring"
 
 
 def hutchinson_diag(
@@ -112,6 +156,7 @@ def hutchinson_diag(
     tol: float | None = None,
     progress: Progress = None,
     executor: Executor | None = None,
+    structure: StructureUse = "known",
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal by Hutchinson's method.
 
@@ -155,11 +200,22 @@ def hutchinson_diag(
         ``ProcessPoolExecutor``, ...): blocks of 8 probes are shared out and their sums
         added in block order, so the result is bitwise the local one with the same
         seed (:mod:`hessprobe.distributed`).  ``threads`` is then per worker (default 1).
+    structure : {"known", "detect", "none"}, optional
+        A Hessian whose band or sparsity pattern is known and has at most ``hvps``
+        colours gets its diagonal (and trace) exactly, from one HVP per colour, rather
+        than from probes: the returned estimate says so (``method="colouring"``,
+        ``probes`` 0, ``stderr`` 0, ``hvps`` the colours).  ``"known"`` (default): the
+        structure the source declares (a built-in's band: Rosenbrock is tridiagonal, 3
+        colours; the separable functions diagonal, 1; a compiled gradient's declared
+        bandwidth), so that the result never depends on earlier calls; ``"detect"``:
+        also the pattern of a NumPy gradient, detected by one call on tracers or taken
+        from the cache of patterns detected for it (:mod:`hessprobe.sparsity`), probing
+        as usual when it cannot be detected; ``"none"``: always probe.
 
     Returns
     -------
     Estimate
-        ``value`` and ``stderr`` of shape (n,), and ``probes`` (= ``hvps``).
+        ``value`` and ``stderr`` of shape (n,), ``probes`` (= ``hvps``) and ``method``.
 
     Examples
     --------
@@ -167,21 +223,28 @@ def hutchinson_diag(
     >>> import hessprobe as hp
     >>> f = hp.functions.rosenbrock()
     >>> x = np.full(1000, 0.5)
-    >>> est = hp.hutchinson_diag(f, x, hvps=2000, seed=1)
+    >>> est = hp.hutchinson_diag(f, x, hvps=2000, seed=1, structure="none")
     >>> z = (est.value - f.hessian_diag(x)) / est.stderr
     >>> bool(abs(z).max() < 6)
     True
 
     To a target error of 5% in the 2-norm (it stops at the first block that meets it):
 
-    >>> est = hp.hutchinson_diag(f, x, 10_000, seed=1, tol=0.05)
+    >>> est = hp.hutchinson_diag(f, x, 10_000, seed=1, tol=0.05, structure="none")
     >>> est.probes, bool(np.linalg.norm(est.stderr) <= 0.05 * np.linalg.norm(est.value))
     (352, True)
+
+    Rosenbrock's Hessian is tridiagonal, and the built-in says so: by default the
+    diagonal is exact, from 3 coloured HVPs:
+
+    >>> est = hp.hutchinson_diag(f, x)
+    >>> est.method, est.hvps, bool(np.array_equal(est.value, f.hessian_diag(x)))
+    ('colouring', 3, True)
     """
-    diag, err, _, _, samples = _run(
-        source, x, hvps, seed, threads, True, scheme, step, tol, progress, executor
+    (diag, err, _, _, samples), used, method = _run(
+        source, x, hvps, seed, threads, True, scheme, step, tol, progress, executor, structure
     )
-    return Estimate(diag, err, len(samples))  # type: ignore[arg-type]
+    return Estimate(diag, err, len(samples), used, method)  # type: ignore[arg-type]
 
 
 def hutchinson_trace(
@@ -196,14 +259,16 @@ def hutchinson_trace(
     tol: float | None = None,
     progress: Progress = None,
     executor: Executor | None = None,
+    structure: StructureUse = "known",
 ) -> Estimate[float]:
     """Estimate the Hessian's trace by Hutchinson's method.
 
     trace(H) = E[v . (H v)] for Rademacher v; the sample variance is
     2 sum_{i != j} H_ij^2, the smallest of any i.i.d. probe distribution.
 
-    Parameters are those of :func:`hutchinson_diag` (``executor`` included); ``tol`` is a
-    target for ``stderr / |trace|``.
+    Parameters are those of :func:`hutchinson_diag` (``executor`` and ``structure``
+    included: a known band or pattern gives the trace exactly, the sum of the exact
+    diagonal); ``tol`` is a target for ``stderr / |trace|``.
 
     Returns
     -------
@@ -215,14 +280,16 @@ def hutchinson_trace(
     >>> import numpy as np
     >>> import hessprobe as hp
     >>> f = hp.functions.styblinski_tang()
-    >>> est = hp.hutchinson_trace(f, np.zeros(10), 4)
-    >>> est.value, est.stderr
-    (-160.0, 0.0)
-    >>> est = hp.hutchinson_trace(hp.functions.rosenbrock(), np.full(100, 0.5), 1000, tol=0.01)
+    >>> est = hp.hutchinson_trace(f, np.zeros(10), 4)          # diagonal H: 1 HVP
+    >>> est.value, est.stderr, est.hvps, est.method
+    (-160.0, 0.0, 1, 'colouring')
+    >>> est = hp.hutchinson_trace(
+    ...     hp.functions.rosenbrock(), np.full(100, 0.5), 1000, tol=0.01, structure="none"
+    ... )
     >>> est.probes, bool(est.stderr <= 0.01 * abs(est.value))
     (168, True)
     """
-    _, _, trace, err, samples = _run(
-        source, x, hvps, seed, threads, False, scheme, step, tol, progress, executor
+    (_, _, trace, err, samples), used, method = _run(
+        source, x, hvps, seed, threads, False, scheme, step, tol, progress, executor, structure
     )
-    return Estimate(float(trace), float(err), len(samples))
+    return Estimate(float(trace), float(err), len(samples), used, method)

@@ -6,7 +6,7 @@ Examples
 >>> import hessprobe as hp
 >>> f = hp.functions.rosenbrock()
 >>> x = np.full(200, 0.5)
->>> est = hp.trace(f, x, hvps=64, seed=3)
+>>> est = hp.trace(f, x, hvps=64, seed=3, structure="none")
 >>> est.hvps, bool(abs(est.value - np.trace(f.hessian(x))) < 3 * est.stderr)
 (64, True)
 """
@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .estimators import DEFAULT_HVPS, Estimate, hutchinson_diag, hutchinson_trace
+from .estimators import DEFAULT_HVPS, Estimate, StructureUse, hutchinson_diag, hutchinson_trace
 from .progress import Progress
 from .sketching import diagpp, hutchpp, xdiag, xtrace
 from .sources import Scheme
@@ -59,6 +59,7 @@ def trace(
     step: float | None = None,
     progress: Progress = None,
     executor: Executor | None = None,
+    structure: StructureUse = "known",
 ) -> Estimate[float]:
     """Estimate the Hessian's trace with the method of your choice.
 
@@ -99,6 +100,9 @@ def trace(
     executor : concurrent.futures.Executor, optional
         Run the HVPs on this executor's workers, bitwise as locally, every method
         (:mod:`hessprobe.distributed`); ``threads`` is then per worker.
+    structure : {"known", "detect", "none"}, optional
+        For ``"hutchinson"``: a known band or pattern gives the exact value from its
+        colours (:func:`hessprobe.hutchinson_diag`); the other methods always sketch.
 
     Returns
     -------
@@ -113,7 +117,7 @@ def trace(
     options = dict(
         seed=seed, threads=threads, scheme=scheme, step=step, progress=progress, executor=executor
     )
-    return _estimate(estimators[method], source, x, hvps, tol, options)
+    return _estimate(estimators[method], source, x, hvps, tol, structure, options)
 
 
 def diagonal(
@@ -129,6 +133,7 @@ def diagonal(
     step: float | None = None,
     progress: Progress = None,
     executor: Executor | None = None,
+    structure: StructureUse = "known",
 ) -> Estimate[NDArray[np.float64]]:
     """Estimate the Hessian's diagonal with the method of your choice.
 
@@ -147,6 +152,8 @@ def diagonal(
         Hessian with a strong low-rank part (the quadratic with eigenvalues 1/j^2: 0.6%
         at 96 HVPs where Hutchinson has 100%).  ``"diag++"``:
         :func:`hessprobe.sketching.diagpp`.
+    structure : {"known", "detect", "none"}, optional
+        As for :func:`trace`.
 
     Returns
     -------
@@ -172,7 +179,7 @@ def diagonal(
     options = dict(
         seed=seed, threads=threads, scheme=scheme, step=step, progress=progress, executor=executor
     )
-    return _estimate(estimators[method], source, x, hvps, tol, options)
+    return _estimate(estimators[method], source, x, hvps, tol, structure, options)
 
 
 def _estimate(
@@ -181,9 +188,12 @@ def _estimate(
     x: ArrayLike,
     hvps: int,
     tol: float | None,
+    structure: StructureUse,
     options: dict[str, Any],
 ) -> E:
-    """Run the chosen estimator; ``tol`` (Hutchinson only: checked by the caller)."""
+    """Run the chosen estimator; ``tol`` and ``structure`` are Hutchinson's only."""
     if tol is not None:
         options["tol"] = tol
+    if estimator in (hutchinson_trace, hutchinson_diag):
+        options["structure"] = structure
     return estimator(source, x, hvps, **options)

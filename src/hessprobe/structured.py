@@ -39,7 +39,7 @@ True
 from __future__ import annotations
 
 import numbers
-import operator
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -55,8 +55,18 @@ from .distributed import attach
 from .kinds.base import Prepared
 from .progress import Progress, reporter
 from .sources import Scheme, prepare
+from .sparsity import Structure, as_bandwidth, normalized_pattern, structure_of
 
-__all__ = ["Colouring", "coloured_products", "colouring", "hessian_diag", "structured_hessian"]
+__all__ = [
+    "Colouring",
+    "colour_classes_of",
+    "coloured_products",
+    "colouring",
+    "colouring_of",
+    "hessian_diag",
+    "recovered_hessian",
+    "structured_diagonal",
+]
 
 _F64 = NDArray[np.float64]
 
@@ -124,47 +134,9 @@ class Colouring:
         return values
 
 
-def _as_bandwidth(bandwidth: Any) -> int:
-    if isinstance(bandwidth, bool) or not isinstance(bandwidth, numbers.Integral):
-        raise TypeError(f"bandwidth must be an integer, got {type(bandwidth).__name__}")
-    b = operator.index(bandwidth)
-    if b < 0:
-        raise ValueError(f"bandwidth must be >= 0, got {b}")
-    return b
-
-
 def _band_entries(n: int, b: int) -> int:
     """Return the number of entries of an (n, n) band of half-width b < n."""
     return (2 * b + 1) * n - b * (b + 1)
-
-
-def _pattern(sparsity: Any, n: int) -> scipy.sparse.csr_array:
-    """Return the symmetric 0/1 pattern of ``sparsity`` with its diagonal, as CSR (n, n).
-
-    A pattern with entries in one triangle only gets the other (H is symmetric); one with
-    entries in both is taken as it is, and the colouring refuses it (ValueError) unless
-    it is symmetric.  Stored entries count whatever their value, zeros included.
-    """
-    if not scipy.sparse.issparse(sparsity):
-        raise TypeError(f"sparsity= must be a scipy.sparse matrix, got {type(sparsity).__name__}")
-    if len(sparsity.shape) != 2 or sparsity.shape[0] != sparsity.shape[1]:
-        raise ValueError(f"sparsity= must be square with shape ({n}, {n}), got {sparsity.shape}")
-    if sparsity.shape != (n, n):
-        raise ValueError(f"sparsity= must have shape ({n}, {n}) (n = len(x)), got {sparsity.shape}")
-    S = scipy.sparse.csr_array(sparsity, dtype=np.float64)
-    S.sum_duplicates()  # and sorted indices: a row's first and last entries bound it
-    S.data = np.ones_like(S.data)
-    filled = np.flatnonzero(np.diff(S.indptr))
-    upper = bool((S.indices[S.indptr[filled + 1] - 1] > filled).any())
-    lower = bool((S.indices[S.indptr[filled]] < filled).any())
-    if not (upper and lower):
-        S = scipy.sparse.csr_array(S + S.T)  # one triangle (or a diagonal): the other implied
-    # Both triangles: taken as given; the colouring checks that it is symmetric.
-    if not (S.diagonal() != 0).all():
-        S = scipy.sparse.csr_array(S + scipy.sparse.identity(n, format="csr"))
-    S.sum_duplicates()
-    S.sort_indices()
-    return S
 
 
 def _greedy_distance2(S: scipy.sparse.csr_array) -> NDArray[np.intp]:
@@ -274,7 +246,7 @@ def colouring(
     if order not in _ORDERS:
         raise ValueError(f"order must be one of {_ORDERS}, got {order!r}")
     if sparsity is None:
-        b = min(_as_bandwidth(bandwidth), n - 1)
+        b = min(as_bandwidth(bandwidth), n - 1)
         count = min(2 * b + 1, n)
         colours = np.arange(n, dtype=np.intp) % count
         check_memory(24 * _band_entries(n, b), f"bandwidth={bandwidth} (with x of length n={n})")
@@ -285,7 +257,7 @@ def colouring(
             cols_l.append(i + d)
         cols = np.concatenate(cols_l)
         return Colouring(colours, count, np.concatenate(rows_l), cols, cols, "band")
-    S = _pattern(sparsity, n)
+    S = normalized_pattern(sparsity, n)
     colours, count, hubs = _sparse_colours(S, method, order)
     coo = S.tocoo()
     rows, cols = coo.row.astype(np.intp), coo.col.astype(np.intp)
@@ -295,7 +267,7 @@ def colouring(
 def _sparse_colours(
     S: scipy.sparse.csr_array, method: str, order: str, hubs: bool = True
 ) -> tuple[NDArray[np.intp], int, NDArray[np.integer[Any]] | None]:
-    """Colour the pattern S of :func:`_pattern`: (colours, count, hubs or None for columns).
+    """Colour a normalized pattern S: (colours, count, hubs or None for columns).
 
     The hubs are left out (None) when not ``hubs``.
     """
@@ -367,6 +339,62 @@ def _diagonal(prepared: Prepared, classes: list[Columns], threads: int, progress
     return diag
 
 
+def _half_bandwidth(S: scipy.sparse.csr_array) -> int:
+    """Return the largest |i - j| over the entries of the CSR pattern S."""
+    rows = np.repeat(np.arange(S.shape[0]), np.diff(S.indptr))
+    return int(np.abs(S.indices - rows).max(initial=0))
+
+
+#: The colourings of the structures in use (a structure is cached per source and n by
+#: :mod:`hessprobe.sparsity`, so its colouring is computed once): structure -> colouring.
+_COLOURINGS: weakref.WeakKeyDictionary[Structure, Colouring] = weakref.WeakKeyDictionary()
+_CLASSES: weakref.WeakKeyDictionary[Structure, list[Columns]] = weakref.WeakKeyDictionary()
+
+
+def _band_pays(S: scipy.sparse.csr_array, b: int) -> bool:
+    """Whether the band colouring (2b + 1 colours) needs no more than a row's entries.
+
+    No colouring of the columns that reads H directly needs fewer than the largest
+    row's entries for the diagonal's structurally orthogonal groups; a band that tight
+    is taken without running the star colouring.
+    """
+    return 2 * b + 1 <= int(np.diff(S.indptr).max(initial=1))
+
+
+def colour_classes_of(structure: Structure) -> list[Columns]:
+    """Return the colour classes that recover diag(H) for a band or pattern (cached)."""
+    cached = _CLASSES.get(structure)
+    if cached is not None:
+        return cached
+    n = structure.n
+    if structure.bandwidth is not None:
+        classes = band_classes(n, min(structure.bandwidth, n - 1))
+    else:
+        S = normalized_pattern(structure.pattern, n)
+        b = _half_bandwidth(S)
+        if _band_pays(S, b):
+            classes = band_classes(n, min(b, n - 1))
+        else:
+            colours, count, _ = _sparse_colours(S, "star", "smallest-last", hubs=False)
+            classes = colour_classes(colours, count)
+            if min(2 * b + 1, n) < count:
+                classes = band_classes(n, min(b, n - 1))
+    _CLASSES[structure] = classes
+    return classes
+
+
+def colouring_of(structure: Structure) -> Colouring:
+    """Return the colouring that recovers every entry of a band or pattern (cached)."""
+    cached = _COLOURINGS.get(structure)
+    if cached is None:
+        if structure.bandwidth is not None:
+            cached = colouring(structure.n, bandwidth=structure.bandwidth)
+        else:
+            cached = colouring(structure.n, sparsity=structure.pattern)
+        _COLOURINGS[structure] = cached
+    return cached
+
+
 def hessian_diag(
     source: Any,
     x: ArrayLike,
@@ -381,9 +409,13 @@ def hessian_diag(
 ) -> NDArray[np.float64]:
     """Return the Hessian's diagonal from coloured HVPs: exact for a banded or sparse H.
 
-    Uses ``colouring(n, bandwidth=..., sparsity=...).count`` HVPs: 2b + 1 for
-    half-bandwidth b.  Without either, the source's own bandwidth is used when it has
-    one (a built-in: Rosenbrock 1, separable functions 0), and otherwise every column
+    With no structure given, the source's own is used (:mod:`hessprobe.sparsity`): a
+    built-in's band from the core; for a user's NumPy gradient, its pattern detected by
+    one call on index-set tracers (cached per gradient and n).  Each colour of the band
+    or pattern costs one HVP (2b + 1 for half-bandwidth b: 3 for a tridiagonal H,
+    whatever n), in passes of up to 8 colours for exact sources (one call of a dual
+    gradient per 8 colours).  A Hessian that is dense, or whose structure cannot be
+    known (a native gradient, NumPy code the tracer cannot follow), takes every column
     (n HVPs).  Memory: the colours' products, at most 64 at a time (O(64 n)).
 
     Parameters
@@ -395,9 +427,12 @@ def hessian_diag(
     bandwidth : int, optional
         Half-bandwidth of H.  A wrong (too small) one gives wrong entries silently:
         diag_i then also holds H_ij for the j != i of i's colour within reach.
-    sparsity : scipy.sparse matrix, optional
-        Where H may be nonzero, instead of ``bandwidth``: symmetric, or one triangle.
-        Coloured by star colouring in the core (:func:`colouring`), one HVP per colour.
+    sparsity : scipy.sparse matrix or {"auto", "global", "local", "dense"}, optional
+        Where H may be nonzero, instead of ``bandwidth``: symmetric, or one triangle,
+        coloured by star colouring in the core (:func:`colouring`).  Or how to find it:
+        ``"global"``/``"local"`` detect it in that mode and raise if that fails,
+        ``"auto"`` (the default, None) detects and falls back to every column,
+        ``"dense"`` takes every column without looking.
     scheme, step : optional
         Finite-difference options for a callable source; the default step is the one for
         unit columns (:func:`hessprobe.dense.column_step`).
@@ -422,63 +457,49 @@ def hessian_diag(
     >>> from scipy.optimize import rosen_der, rosen_hess
     >>> import hessprobe as hp
     >>> x = np.linspace(-1.0, 1.5, 1000)
-    >>> d = hp.hessian_diag(rosen_der, x, bandwidth=1)   # 3 HVPs, central differences
+    >>> d = hp.hessian_diag(rosen_der, x, scheme="dual")  # tridiagonal detected: 3 HVPs
+    >>> bool(np.allclose(d, np.diag(rosen_hess(x)), rtol=1e-14, atol=0))
+    True
+    >>> d = hp.hessian_diag(rosen_der, x, bandwidth=1)    # central differences
     >>> bool(np.abs(d - np.diag(rosen_hess(x))).max() < 1e-6 * np.abs(d).max())
     True
     """
-    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
+    local = prepare(source, x, scheme, step)
+    structure = structure_of(local, bandwidth=bandwidth, sparsity=sparsity)
+    prepared = attach(local, executor, source, scheme, step, threads)
+    return structured_diagonal(prepared, structure, resolve_threads(threads), progress)
+
+
+def structured_diagonal(
+    prepared: Prepared, structure: Structure, threads: int, progress: Progress
+) -> _F64:
+    """Return diag(H) for a structure: by the kind's own kernel, colours, or columns.
+
+    A declared (or dense) structure uses the kind's kernel when it has one; a band or
+    pattern its colours; anything else every column.
+    """
     n = prepared.n
-    t = resolve_threads(threads)
-    if sparsity is not None:
-        if bandwidth is not None:
-            raise ValueError("give at most one of bandwidth= and sparsity=")
-        # d_j = (H P_colour(j))_j whichever colouring: only the colours are needed.
-        S = _pattern(sparsity, n)
-        colours, count, _ = _sparse_colours(S, "star", "smallest-last", hubs=False)
-        return _diagonal(prepared, colour_classes(colours, count), t, progress)
-    if bandwidth is None:
-        own = prepared.diagonal_kernel(t)
+    if structure.origin in ("declared", "dense"):
+        own = prepared.diagonal_kernel(threads)
         if own is not None:
-            b = prepared.bandwidth
+            b = structure.bandwidth
             kernel_done(progress, n if b is None else min(2 * b + 1, n))
             return own
-    b = prepared.bandwidth if bandwidth is None else _as_bandwidth(bandwidth)
-    classes = band_classes(n, n - 1 if b is None else min(b, n - 1))
-    return _diagonal(prepared, classes, t, progress)
+    classes = colour_classes_of(structure) if structure.sparse else band_classes(n, n - 1)
+    return _diagonal(prepared, classes, threads, progress)
 
 
-def structured_hessian(
-    source: Any,
-    x: ArrayLike,
-    *,
-    bandwidth: int | None = None,
-    sparsity: Any = None,
-    scheme: Scheme | None = None,
-    step: float | None = None,
-    threads: int | None = None,
-    progress: Progress = None,
-    executor: Executor | None = None,
+def recovered_hessian(
+    prepared: Prepared, structure: Structure, threads: int, progress: Progress
 ) -> scipy.sparse.csr_array:
-    """Return the banded or sparse Hessian as a ``scipy.sparse.csr_array`` (n, n).
-
-    :func:`hessprobe.hessian` with ``bandwidth=`` or ``sparsity=`` calls this.  Uses
-    ``colouring(...).count`` HVPs.  Entries outside the pattern are not stored.  With
-    ``sparsity`` (star colouring) H_ij and H_ji are read from the same product entry, so
-    the result is symmetric exactly.  With ``bandwidth``, for an exact source (a
-    built-in) the entries are not symmetrised; for finite differences they are,
-    (H + H') / 2, as in the dense case.  A pattern whose entries cannot fit in
-    memory is refused up front (MemoryError naming the argument).  ``progress`` and
-    ``executor`` as for :func:`hessian_diag`.
-    """
-    prepared = attach(prepare(source, x, scheme, step), executor, source, scheme, step, threads)
+    """Return the entries of a band or pattern from coloured HVPs, as CSR (n, n)."""
     n = prepared.n
-    t = resolve_threads(threads)
-    col = colouring(n, bandwidth=bandwidth, sparsity=sparsity)
+    col = colouring_of(structure)
     values = np.empty(col.rows.shape[0])
     # Entry k is row at[k] of the product of colour owner[k] (its star's hub's colour).
     owner, at = col.reads()
     classes = colour_classes(col.colours, col.count)
-    for first, HP in coloured_products(prepared, classes, t, COLOUR_BLOCK, progress):
+    for first, HP in coloured_products(prepared, classes, threads, COLOUR_BLOCK, progress):
         if HP.shape[0] == col.count:  # every colour in one run
             values = HP[owner, at]
             continue

@@ -82,7 +82,8 @@ def _setup(args: argparse.Namespace) -> tuple[Any, NDArray[np.float64], dict[str
 def _estimate(args: argparse.Namespace, diagonal: bool) -> estimators.Estimate[Any]:
     source, x, options = _setup(args)
     run = estimators.hutchinson_diag if diagonal else estimators.hutchinson_trace
-    return run(source, x, args.probes, seed=args.seed, tol=args.tol, **options)
+    # The command estimates by probing (its --exact option is the coloured diagonal).
+    return run(source, x, args.probes, seed=args.seed, tol=args.tol, structure="none", **options)
 
 
 def _diag(args: argparse.Namespace) -> int:

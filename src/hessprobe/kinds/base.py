@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,6 +32,17 @@ class Source(ABC):
 
     #: Whether its HVPs are exact (dual numbers) rather than finite differences.
     exact: bool = False
+    #: Whether the source declares its whole structure: then a Hessian without a
+    #: :attr:`Prepared.bandwidth` is dense (a built-in), rather than of unknown structure.
+    structure_declared: bool = False
+
+    def numpy_gradient(self) -> tuple[Callable[..., Any], bool] | None:
+        """Return the user's NumPy gradient as ``(fn, vectorized)``, or None.
+
+        What sparsity detection traces (:mod:`hessprobe.sparsity`); None for a kind that
+        calls no Python gradient (a built-in, a compiled or a native function).
+        """
+        return None
 
     @abstractmethod
     def at(self, x: ArrayLike) -> Prepared:

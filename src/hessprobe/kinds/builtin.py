@@ -23,6 +23,7 @@ class BuiltinSource(Source):
     """The compiled object of a built-in function (see :mod:`hessprobe.functions`)."""
 
     exact = True
+    structure_declared = True  # the core's bandwidth, or dense
 
     def __init__(self, core: Any, display: str, domain: DomainCheck | None = None) -> None:
         self.core = core

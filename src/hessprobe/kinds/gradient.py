@@ -161,6 +161,10 @@ class GradientKind:
     def __repr__(self) -> str:
         return repr(self.gradient)
 
+    def numpy_gradient(self) -> tuple[Callable[..., Any], bool]:
+        """Return ``(fn, vectorized)``: the function sparsity detection traces."""
+        return self.gradient.fn, self.gradient.vectorized
+
     def with_options(self, scheme: str | None, step: float | None) -> Source:
         """Return the source with ``scheme`` and ``step`` overridden (None: keep)."""
         if scheme is None and step is None:
