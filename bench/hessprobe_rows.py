@@ -21,6 +21,7 @@ from problem import (
     NBLOCK,
     PROBES,
     TASK_BLOCK,
+    TASK_DIAG,
     TASK_FD,
     TASK_GRAD,
     TASK_HUTCH,
@@ -222,6 +223,48 @@ class HessprobeRows:
             "hessprobe Gradient(rosen_der_rows, vectorized=True) (FD)",
             "hp_hutch_vec",
             lambda: hutch(hp.Gradient(rosen_der_rows, vectorized=True), T),
+            err=p.e_d,
+        )
+
+    def diagonal(self) -> None:
+        """The exact diagonal with no structure given: the built-in's band from the core, and
+        SciPy's unmodified ``rosen_der`` whose tridiagonal pattern hessprobe detects (once per
+        function and n: the cached rows reuse it, the first-call row traces a fresh wrapper
+        each time)."""
+        hp, f, p = self.hp, self.f, self.p
+        x = p.x
+        add = self.adder(TASK_DIAG)
+        dual = hp.Gradient(rosen_der, scheme="dual")
+        add(
+            "hessprobe hp.hessian_diag(Gradient(rosen_der, scheme='dual'), x), pattern cached",
+            "hp_diag_dual",
+            lambda: hp.hessian_diag(dual, x),
+            err=p.e_d,
+            baseline=True,
+            note="pattern detected from rosen_der's NumPy code",
+        )
+        add(
+            "hessprobe hp.hessian_diag(rosen_der, x) central FD, pattern cached",
+            "hp_diag_fd",
+            lambda: hp.hessian_diag(rosen_der, x),
+            err=p.e_d,
+        )
+
+        def first_call() -> Any:
+            fresh = hp.Gradient(lambda z: rosen_der(z), scheme="dual")  # a new cache key
+            return hp.hessian_diag(fresh, x)
+
+        add(
+            "hessprobe first call: trace rosen_der, colour, dual HVPs",
+            "hp_diag_first",
+            first_call,
+            err=p.e_d,
+            note="includes detecting the pattern",
+        )
+        add(
+            "hessprobe f.hessian_diag(x) built-in (band from the core)",
+            "hp_diag_builtin",
+            lambda: f.hessian_diag(x),
             err=p.e_d,
         )
 

@@ -112,7 +112,11 @@ def machine_bound(b: Bench, tc: Toolchain) -> None:
         return
     stream = tc.compile("stream", ["-fopenmp"], "stream")
     flops = tc.compile("flops", ["-fopenmp"], "flops")
-    flops_nat = tc.compile("flops", ["-fopenmp", "-march=native"], "flops_native")
+    # the machine's peak: every vector width the CPU has (GCC keeps AVX-512 code at 256 bits
+    # unless asked; the flag is ignored on CPUs without AVX-512)
+    flops_nat = tc.compile(
+        "flops", ["-fopenmp", "-march=native", "-mprefer-vector-width=512"], "flops_native"
+    )
     bw: dict[str, float] = {}
     gf: dict[str, float] = {}
     try:

@@ -18,6 +18,7 @@ TASK_HVP = "HVP, 1 direction"
 TASK_BLOCK = f"HVP, block of {NBLOCK}"
 TASK_FD = "HVP from a gradient callback (FD)"
 TASK_HUTCH = f"Hutchinson diag, {PROBES} probes"
+TASK_DIAG = "exact diagonal, no structure given"
 
 
 def rosen_terms(z: Any) -> Any:

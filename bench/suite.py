@@ -102,6 +102,9 @@ def run_size(b: Bench, libs: Libraries, n: int) -> None:
     jax.hutchinson()
     alt.numpy_hutchinson()
 
+    hessprobe.diagonal()
+    jax.diagonal()
+
 
 def exit_code(b: Bench) -> int:
     """1 when a hessprobe row failed (or, with --strict, an alternative's row); else 0."""

@@ -152,6 +152,9 @@ def evaluate_targets(b: Bench) -> None:
             else "bound needs n >= 10^4 and a C compiler"
         ),
     )
+    issue12(b, tg, n, T)
+    issue15(b, tg, n, T)
+
     bd = bound(b, n, "hp_hvp")
     tg.add(
         "info",
@@ -162,6 +165,65 @@ def evaluate_targets(b: Bench) -> None:
         detail=(f"{fmt_t(bd['t_hp'])} / {fmt_t(bd['bound'])} ({bd['limit']})" if bd else ""),
     )
     b.targets = tg.rows
+
+
+def issue12(b: Bench, tg: Targets, n: int, T: int) -> None:
+    """The exact diagonal of a user's gradient with no structure given (detected pattern)."""
+    t_g = b.t(n, "scipy_grad")
+    t_d = b.t(n, "hp_diag_dual")
+    what = "exact diag of rosen_der (dual, detected, cached) / rosen_der(x)"
+    tg.times("#12", what, t_d, t_g, "<=", 5)
+    what = "first call (trace + colouring + dual HVPs) / rosen_der(x)"
+    tg.times("#12", what, b.t(n, "hp_diag_first"), t_g, "<=", 5)
+    what = "exact diag (central FD, detected, cached) / rosen_der(x)"
+    tg.times("#12", what, b.t(n, "hp_diag_fd"), t_g, "<=", 8)
+    for key, name in (
+        (f"hp_hutch_py_t{T}", "hessprobe Hutchinson FD"),
+        ("jax_hutch_scan", "JAX scan Hutchinson"),
+    ):
+        r, e = b.find(n, key), b.find(n, "hp_diag_dual")
+        detail = ""
+        if r is not None and e is not None:
+            times = f"{fmt_t(r['median'])} / {fmt_t(e['median'])}"
+            detail = f"{times}; errors {r['err']:.1e} vs {e['err']:.1e}"
+        tg.add(
+            "#12",
+            f"{name} ({PROBES} probes) / exact detected diag (dual)",
+            ratio(None if r is None else r["median"], t_d),
+            ">=",
+            1,
+            detail=detail,
+        )
+
+
+def issue15(b: Bench, tg: Targets, n: int, T: int) -> None:
+    """The table of issue 15: performance at the machine's limit, every ratio from this run."""
+    t_hvp = b.t(n, "hp_hvp")
+    what = "best JAX jitted HVP / hessprobe exact HVP"
+    tg.best_of("#15", what, f"{what} (JAX not installed)", fastest(b, n, JAX_HVPS), t_hvp, 1.3)
+    t_h = b.t(n, f"hp_hutch_t{T}")
+    what = f"JAX jit(lax.scan(hvp)) / hessprobe Hutchinson ({PROBES} probes, threads={T})"
+    tg.times("#15", what, b.t(n, "jax_hutch_scan"), t_h, ">=", 5)
+    what = f"{NBLOCK} single f.hvp calls / f.hvp(x, V) with V ({NBLOCK}, n)"
+    tg.times("#15", what, b.t(n, "hp_blk_loop"), b.t(n, "hp_blk"), ">=", 1.5)
+    what = "exact banded diagonal f.hessian_diag / one HVP"
+    tg.times("#15", what, b.t(n, "hp_diag_builtin"), t_hvp, "<=", 2)
+    what = "central-FD HVP of rosen_der / NumPy's naive (g(x+hv)-g(x-hv))/2h"
+    tg.times("#15", what, b.t(n, "hp_fd_cen"), b.t(n, "numpy_fd_cen"), "<=", 1.05)
+    bd = bound(b, n, f"hp_hutch_t{T}")
+    tg.add(
+        "#15",
+        f"Hutchinson / its compute floor (flops at peak, threads={T})",
+        bd["t_hp"] / bd["t_flop"] if bd else None,
+        "<=",
+        3,
+        detail=(
+            f"{fmt_t(bd['t_hp'])} / {fmt_t(bd['t_flop'])} "
+            f"({bd['flops']:.2g} flops, {bd['isa']} peak)"
+            if bd
+            else "bound needs n >= 10^4 and a C compiler"
+        ),
+    )
 
 
 def bound(b: Bench, n: int, key: str) -> dict[str, Any] | None:
