@@ -30,6 +30,19 @@ def _hp() -> Any:
     return hessprobe
 
 
+def assert_same_arithmetic(got: Any, want: Any) -> None:
+    """Assert that got, from the core, equals want, computed with the same operations
+    outside it (NumPy loops on the dual dtype, a module built with the baseline flags):
+    bit for bit when the core in use is the baseline build, which rounds a * b + c twice
+    as they do; within rounding (1e-13 of the largest entry) in the FMA builds, which
+    round it once (docs/guide/builds.rst)."""
+    got, want = np.asarray(got), np.asarray(want)
+    if _hp().info()["simd"] == "baseline":
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * float(np.abs(want).max()))
+
+
 # --------------------------------------------------------------------------------------
 # Independent NumPy references
 # --------------------------------------------------------------------------------------

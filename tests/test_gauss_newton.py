@@ -14,6 +14,8 @@ import references
 from numpy.testing import assert_allclose, assert_array_equal
 from references import EPS
 
+from hessprobe import _core
+
 P_TRUE = np.array([3.0, -1.5, 1.0])
 
 
@@ -89,16 +91,11 @@ def test_exponential_fit_matches_numpy(fit, point):
     assert f.size == 3 and f.residual_count == t.size
 
 
-def test_exponential_fit_builds_agree_bitwise(hp):
-    baseline = importlib.import_module("hessprobe._core_baseline")
-    try:
-        avx2 = importlib.import_module("hessprobe._core_avx2")
-    except ImportError:
-        pytest.skip("no AVX2 build")
-    if not baseline.cpu_has_avx2():
-        pytest.skip("no AVX2 on this CPU")
+@pytest.mark.parametrize("build", _core.runnable_builds())
+def test_exponential_fit_is_bitwise_reproducible_in_every_build(hp, build):
+    core = importlib.import_module(f"hessprobe._core_{build}")
     t, y = _data(5000, 0.05)
-    a, b = avx2.ExponentialFit(t, y), baseline.ExponentialFit(t, y)
+    a, b = core.ExponentialFit(t, y), core.ExponentialFit(t, y)
     p = POINTS["far"]
     V = np.random.default_rng(2).standard_normal((11, 3))
     assert_array_equal(a.gradient(p, 2), b.gradient(p, 1))

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from compiled_cases import HAS_COMPILER, compiled, wood_grad, wood_hvp
 from numpy.testing import assert_allclose, assert_array_equal
+from references import assert_same_arithmetic
 
 import hessprobe as hp
 
@@ -59,16 +60,19 @@ def test_the_extension_gives_exact_derivatives(wood):
     assert_allclose(f.grad(x), wood_grad(x), rtol=1e-13, atol=1e-13 * np.abs(wood_grad(x)).max())
 
 
-def test_the_capsule_is_a_source_and_matches_compile_gradient_bit_for_bit(wood):
+def test_the_capsule_is_a_source_and_matches_compile_gradient(wood):
+    # the extension is compiled with the baseline flags (setup.py): compile_gradient's
+    # bits in the baseline build, its values to rounding in the FMA builds
     capsule = wood._capsule()
     assert type(capsule).__name__ == "PyCapsule"
     x = np.random.default_rng(2).uniform(-1, 1, 1000)
     ours = compiled("wood")
-    for threads in (1, 2):
-        a = hp.hutchinson_diag(capsule, x, hvps=32, seed=5, threads=threads)
-        b = hp.hutchinson_diag(ours, x, hvps=32, seed=5, threads=1)
-        assert_array_equal(a.value, b.value)
-    assert_array_equal(hp.hessian(capsule, x[:12]), hp.hessian(ours, x[:12]))
+    a1 = hp.hutchinson_diag(capsule, x, hvps=32, seed=5, threads=1)
+    a2 = hp.hutchinson_diag(capsule, x, hvps=32, seed=5, threads=2)
+    assert_array_equal(a1.value, a2.value)
+    b = hp.hutchinson_diag(ours, x, hvps=32, seed=5, threads=1)
+    assert_same_arithmetic(a1.value, b.value)
+    assert_same_arithmetic(hp.hessian(capsule, x[:12]), hp.hessian(ours, x[:12]))
 
 
 def test_an_error_inside_the_extension_reaches_python(wood):

@@ -6,6 +6,7 @@
 #include "hessprobe/parallel.hpp"
 
 #include <iterator>
+#include <string>
 
 namespace hessprobe::bindings {
 namespace {
@@ -27,20 +28,26 @@ py::dict build_info() {
     return info;
 }
 
-// Whether this CPU runs the AVX2 build.
-bool cpu_has_avx2() {
+// Whether this CPU runs the build `simd` (baseline, avx2 or avx512): what its flags
+// let the compiler use must all be there.
+bool cpu_runs(const std::string& simd) {
+    if (simd == "baseline") return true;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    return __builtin_cpu_supports("avx2");
-#else
-    return false;
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (simd == "avx2") return avx2;
+    if (simd == "avx512")
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq");
 #endif
+    if (simd == "avx2" || simd == "avx512") return false;
+    throw py::value_error("simd must be 'baseline', 'avx2' or 'avx512', got '" + simd + "'");
 }
 
 }  // namespace
 
 void bind_info(py::module_& m) {
     m.def("build_info", &build_info);
-    m.def("cpu_has_avx2", &cpu_has_avx2);
+    m.def("cpu_runs", &cpu_runs, py::arg("simd"));
     // The lanes of a probing block: the Python layer reads it, never copies it.
     m.attr("probe_lanes") = probe_lanes;
 }

@@ -15,8 +15,9 @@ def info() -> dict[str, Any]:
     Returns
     -------
     dict
-        ``version``; ``simd`` (the build of the core in use: ``avx2`` or ``baseline``,
-        see ``HESSPROBE_SIMD``); ``openmp`` (whether threads are compiled in);
+        ``version``; ``simd`` (the build of the core in use: ``baseline``, ``avx2`` or
+        ``avx512``, see ``HESSPROBE_SIMD`` and the builds guide); ``openmp`` (whether
+        threads are compiled in);
         ``threads`` (the count ``threads=None`` means); ``lanes`` (the dual lane counts
         compiled in); ``probe_lanes`` (the probes of one probing block); ``compiler``
         and ``flags``.

@@ -1,10 +1,13 @@
 // Build configuration shared by every core header.
 //
-// The core is compiled once per instruction set (a baseline build and, on x86-64, an
-// AVX2 build chosen at import time).  Each build puts its code in its own inline
-// namespace, hessprobe::HESSPROBE_ARCH, so that no two builds can ever share (and
-// silently mix) a template instantiation.  Floating-point contraction is off in every
-// build (-ffp-contract=off), so all builds give bitwise the same results.
+// The core is compiled once per instruction set (a baseline build and, on x86-64,
+// AVX2+FMA and AVX-512 builds, one chosen at import time).  Each build puts its code in
+// its own inline namespace, hessprobe::HESSPROBE_ARCH, so that no two builds can ever
+// share (and silently mix) a template instantiation.  No build lets the compiler
+// contract (-ffp-contract=off); the dual lanes' a * b + c is an FMA where -mfma gives one
+// (multiply_add, dual.hpp), so the FMA builds' bits differ from the baseline's, which are
+// the same on every machine.  No code path depends on the thread count, so each build
+// is bitwise reproducible (docs/guide/builds.rst).
 #pragma once
 
 #ifndef HESSPROBE_ARCH

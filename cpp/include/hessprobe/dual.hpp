@@ -41,6 +41,18 @@ struct Dual {
 
 #define HESSPROBE_LANES for (int k = 0; k < K; ++k)
 
+// a * b + c, rounded once (an FMA instruction) in a build for a CPU with FMA (the AVX2
+// and AVX-512 builds, -mfma) and twice in the baseline build.  Spelled out, never left
+// to the compiler (every build has -ffp-contract=off): a result then does not depend on
+// how a loop was vectorized, so a pass of 1, 4 or 8 lanes gives each lane the same bits.
+inline double multiply_add(double a, double b, double c) {
+#if defined(__FMA__)
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
 // The value part of a scalar, for double and Dual alike.
 inline double value_of(double a) { return a; }
 template <int K>
@@ -72,7 +84,7 @@ template <int K>
 Dual<K> operator*(const Dual<K>& a, const Dual<K>& b) {
     Dual<K> r;
     r.v = a.v * b.v;
-    HESSPROBE_LANES r.d[k] = a.d[k] * b.v + a.v * b.d[k];
+    HESSPROBE_LANES r.d[k] = multiply_add(a.d[k], b.v, a.v * b.d[k]);
     return r;
 }
 template <int K>
@@ -81,7 +93,7 @@ Dual<K> operator/(const Dual<K>& a, const Dual<K>& b) {
     const double inv = 1.0 / b.v;
     r.v = a.v * inv;
     // (a/b)' = (a' - (a/b) b') / b
-    HESSPROBE_LANES r.d[k] = (a.d[k] - r.v * b.d[k]) * inv;
+    HESSPROBE_LANES r.d[k] = multiply_add(-r.v, b.d[k], a.d[k]) * inv;
     return r;
 }
 
@@ -239,7 +251,7 @@ template <int K> Dual<K> pow_dual(const Dual<K>& a, const Dual<K>& b) {
     Dual<K> r = pow(a, b.v);
     const double lg = r.v == 0.0 ? 0.0 : r.v * std::log(a.v);
     for (int k = 0; k < K; ++k)
-        if (b.d[k] != 0.0) r.d[k] += lg * b.d[k];
+        if (b.d[k] != 0.0) r.d[k] = multiply_add(lg, b.d[k], r.d[k]);
     return r;
 }
 // atan2(y, x): d = (x dy - y dx) / (x^2 + y^2).
@@ -247,7 +259,7 @@ template <int K> Dual<K> atan2(const Dual<K>& y, const Dual<K>& x) {
     Dual<K> r;
     r.v = std::atan2(y.v, x.v);
     const double inv = 1.0 / (x.v * x.v + y.v * y.v);
-    for (int k = 0; k < K; ++k) r.d[k] = (x.v * y.d[k] - y.v * x.d[k]) * inv;
+    for (int k = 0; k < K; ++k) r.d[k] = multiply_add(x.v, y.d[k], -y.v * x.d[k]) * inv;
     return r;
 }
 // hypot(a, b): d = (a da + b db) / hypot.
@@ -255,7 +267,7 @@ template <int K> Dual<K> hypot(const Dual<K>& a, const Dual<K>& b) {
     Dual<K> r;
     r.v = std::hypot(a.v, b.v);
     const double inv = 1.0 / r.v;
-    for (int k = 0; k < K; ++k) r.d[k] = (a.v * a.d[k] + b.v * b.d[k]) * inv;
+    for (int k = 0; k < K; ++k) r.d[k] = multiply_add(a.v, a.d[k], b.v * b.d[k]) * inv;
     return r;
 }
 // log(exp(a) + exp(b)): d = exp(a - r) da + exp(b - r) db.

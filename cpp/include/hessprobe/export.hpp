@@ -19,8 +19,8 @@
 // hessprobe::make_capsule(Wood{}) (capsule.hpp) to Python.  Either way the gradient is
 // inlined into the engines (gradient, hvp on 1, 4 and 8 dual lanes, hessian,
 // hessian_diag, Hutchinson probing) compiled in the user's shared object: built-in speed
-// and built-in results, bit for bit, when compiled with the core's flags
-// (-O3 -std=c++17 -ffp-contract=off).
+// and built-in results, bit for bit, when compiled with the flags of the core build in
+// use (hessprobe.compiled.compiler_flags(): -O3 -std=c++17 -ffp-contract=off, its ISA).
 //
 // Optional members, as for a built-in: fixed_size() (0: any n), min_size() (1), bandwidth()
 // (-1), value().  bandwidth() b >= 0 promises both H_ij = 0 for |i - j| > b and that g_i

@@ -101,21 +101,32 @@ void hessian(const F& f, const double* x, std::size_t n, double* H, int threads)
     }
 }
 
-// The exact diagonal.  A Hessian of half-bandwidth b is recovered from 2b + 1 colour
-// probes (coordinates of one colour are more than b apart, so they never couple: Curtis,
-// Powell and Reid 1974); a dense one needs every column.
+// The exact diagonal.  A Hessian of half-bandwidth b is recovered in one pass of P
+// lanes, P the power of two >= b + 1 (BandColour: coordinates of one colour never couple,
+// Curtis, Powell and Reid 1974); a dense one needs every column.
 template <class F>
 void hessian_diag(const F& f, const double* x, std::size_t n, double* diag, int threads) {
-    constexpr int K = 8;
     const int b = f.bandwidth();
-    if (b >= 0 && 2 * b + 1 <= K) {
-        const std::size_t colours = 2 * static_cast<std::size_t>(b) + 1;
-        evaluate<Dual<K>>(f, ColourInput<K>{x, colours}, n, CheckX{x}, threads,
-                          [&](std::size_t, std::size_t, std::size_t) {
-                              return ColourDiagonalOutput<K>{diag, colours};
-                          });
+    if (b >= 0 && b < 8) {
+        auto pass = [&](auto lanes) {
+            constexpr int K = decltype(lanes)::value;
+            const BandColour colour{K - 1};
+            evaluate<Dual<K>>(f, ColourInput<K>{x, colour}, n, CheckX{x}, threads,
+                              [&](std::size_t, std::size_t, std::size_t) {
+                                  return ColourDiagonalOutput<K>{diag, colour};
+                              });
+        };
+        if (b == 0)
+            pass(std::integral_constant<int, 1>{});
+        else if (b == 1)
+            pass(std::integral_constant<int, 2>{});
+        else if (b <= 3)
+            pass(std::integral_constant<int, 4>{});
+        else
+            pass(std::integral_constant<int, 8>{});
         return;
     }
+    constexpr int K = 8;
     for (std::size_t first = 0; first < n; first += K)
         evaluate<Dual<K>>(f, UnitInput<K>{x, first}, n, CheckX{x}, threads,
                           [&](std::size_t, std::size_t, std::size_t) {

@@ -47,15 +47,29 @@ struct UnitInput {
     }
 };
 
-// x + eps_k c_k where c_k is the indicator of colour k = i mod `colours` (structured
-// probing of banded Hessians: lanes beyond `colours` stay zero).
+// A colouring of a band of half-bandwidth b for its diagonal: coordinate i has colour
+// i mod P, P the power of two >= b + 1.  Two coordinates of one colour are at least
+// b + 1 apart, so they never couple, and (H c)_i = H_ii for c = i's colour (the diagonal
+// needs b + 1 colours, not the 2b + 1 of the whole band).  A power of two makes the colour
+// a mask, not a division: a 64-bit division per coordinate read, four per coordinate in a
+// stencil, was the whole cost of the coloured diagonal.
+struct BandColour {
+    std::size_t mask;  // P - 1
+    std::size_t operator()(std::size_t i) const { return i & mask; }
+};
+
+// x + eps_k c_k where c_k is the indicator of colour k (structured probing of a band's
+// diagonal; K = P lanes).  Every lane is written by a compare: a single-lane store into
+// the dual would stall the vector load after it.
 template <int K>
 struct ColourInput {
     const double* x;
-    std::size_t colours;
+    BandColour colour;
     Dual<K> operator()(std::size_t i) const {
-        Dual<K> r(x[i]);
-        r.d[i % colours] = 1.0;
+        Dual<K> r;
+        r.v = x[i];
+        const std::size_t c = colour(i);
+        for (int k = 0; k < K; ++k) r.d[k] = static_cast<std::size_t>(k) == c ? 1.0 : 0.0;
         return r;
     }
 };
@@ -144,8 +158,13 @@ struct RowOutput {
 template <int K>
 struct ColourDiagonalOutput {
     double* diag;
-    std::size_t colours;
-    void set(std::size_t i, const Dual<K>& gi) const { diag[i] = gi.d[i % colours]; }
+    BandColour colour;
+    void set(std::size_t i, const Dual<K>& gi) const {
+        const std::size_t c = colour(i);
+        double d = gi.d[0];  // a select per lane: an indexed load would spill the dual
+        for (int k = 1; k < K; ++k) d = static_cast<std::size_t>(k) == c ? gi.d[k] : d;
+        diag[i] = d;
+    }
     void flush() const {}
 };
 
