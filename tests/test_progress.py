@@ -70,8 +70,8 @@ CALLS = {
     "hessian dense builtin": (lambda p: hp.hessian(F, X, sparsity="dense", progress=p), 40),
     "hessian banded": (lambda p: hp.hessian(rosen_der, X, bandwidth=1, progress=p), 3),
     "hessian_diag fd": (lambda p: hp.hessian_diag(rosen_der, X, sparsity="dense", progress=p), 40),
-    "hessian_diag detected fd": (lambda p: hp.hessian_diag(rosen_der, X, progress=p), 3),
-    "hessian_diag builtin": (lambda p: hp.hessian_diag(F, X, progress=p), 3),
+    "hessian_diag detected fd": (lambda p: hp.hessian_diag(rosen_der, X, progress=p), 2),
+    "hessian_diag builtin": (lambda p: hp.hessian_diag(F, X, progress=p), 2),
     "spectral_density": (lambda p: hp.spectral_density(F, X, vectors=10, steps=6, progress=p), 12),
     "adahessian": (
         lambda p: hp.optim.AdaHessian(lr=0.1).minimize(F, X[:6], maxiter=7, progress=p),

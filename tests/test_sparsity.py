@@ -85,11 +85,12 @@ def test_diagonal_of_a_detected_band(hp, scheme, n):
     ref = np.diag(rosen_hess(x)) if n <= 64 else hp.functions.rosenbrock().hessian_diag(x)
     # dual: exact; central: the FD error of a unit-step column (dense.column_step docs)
     assert_allclose(d, ref, rtol=EXACT if scheme == "dual" else 1e-7, atol=0)
-    # one traced call, then 3 colours: one dual call (4 lanes) or 2 FD calls a colour
-    assert grad.calls == 1 + (1 if scheme == "dual" else 2 * min(3, n))
+    # one traced call, then the diagonal's 2 colours (b + 1): one dual call (2 lanes) or
+    # 2 FD calls a colour
+    assert grad.calls == 1 + (1 if scheme == "dual" else 2 * 2)
     again = hp.hessian_diag(grad, x, scheme=scheme, threads=1)
     assert_array_equal(again, d)  # the cached pattern: no second trace
-    assert grad.calls == 2 * (1 if scheme == "dual" else 2 * min(3, n)) + 1
+    assert grad.calls == 2 * (1 if scheme == "dual" else 2 * 2) + 1
 
 
 @pytest.mark.parametrize("side", [3, 7])
@@ -153,7 +154,7 @@ def test_estimators_use_a_declared_band(hp):
     f = hp.functions.rosenbrock()
     x = np.random.default_rng(1).uniform(-2, 2, 500)
     est = hp.hutchinson_diag(f, x, 50)
-    assert (est.method, est.hvps, est.probes) == ("colouring", 3, 0)
+    assert (est.method, est.hvps, est.probes) == ("colouring", 2, 0)  # b + 1 colours
     assert_array_equal(est.value, f.hessian_diag(x))
     assert_array_equal(est.stderr, np.zeros(500))
     tr = hp.hutchinson_trace(f, x)
@@ -161,7 +162,7 @@ def test_estimators_use_a_declared_band(hp):
     assert tr.value == pytest.approx(float(np.sum(f.hessian_diag(x))), rel=1e-15)
     assert hp.trace(f, x).method == "colouring"
     # a budget below the colours probes, as does structure="none"
-    assert hp.hutchinson_diag(f, x, 2).method == "hutchinson"
+    assert hp.hutchinson_diag(f, x, 1).method == "hutchinson"
     probed = hp.hutchinson_diag(f, x, 16, structure="none")
     assert (probed.method, probed.probes) == ("hutchinson", 16)
     with pytest.raises(ValueError, match="structure"):
@@ -173,7 +174,7 @@ def test_estimators_detect_only_when_asked(hp):
     grad = hp.Gradient(lambda z: rosen_der(z), scheme="dual")
     assert hp.hutchinson_diag(grad, x, 16).method == "hutchinson"  # "known": none declared
     est = hp.hutchinson_diag(grad, x, 16, structure="detect")
-    assert (est.method, est.hvps) == ("colouring", 3)
+    assert (est.method, est.hvps) == ("colouring", 2)
     assert_allclose(est.value, np.diag(rosen_hess(x)), rtol=EXACT, atol=0)
     # after a detection the default still probes: results never depend on history
     assert hp.hutchinson_diag(grad, x, 16).method == "hutchinson"

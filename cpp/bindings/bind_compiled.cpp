@@ -94,10 +94,12 @@ struct BetweenRounds {
 };
 
 template <class Entry>
-Array array_call(const Compiled& c, const Array& x, int threads, bool square, Entry entry) {
+py::array_t<double> array_call(const Compiled& c, const Array& x, int threads, const py::object& into, bool square,
+                               Entry entry) {
     const std::size_t n = c.checked_size(x);
     checked_threads(threads);
-    Array result = square ? Array({n, n}) : Array(n);
+    const auto len = static_cast<py::ssize_t>(n);
+    auto result = output_array(into, square ? std::vector<py::ssize_t>{len, len} : std::vector<py::ssize_t>{len});
     double* out = result.mutable_data();
     hessprobe_error err{};
     const int status = Compiled::run(err, [&](hessprobe_error* e) {
@@ -164,32 +166,32 @@ void bind_compiled(py::module_& m) {
              },
              "x"_a)
         .def("gradient",
-             [](const Compiled& c, const Array& x, int threads) {
-                 return array_call(c, x, threads, false, [](const hessprobe_source_v1& t, auto... a) {
+             [](const Compiled& c, const Array& x, int threads, const py::object& out) {
+                 return array_call(c, x, threads, out, false, [](const hessprobe_source_v1& t, auto... a) {
                      return t.gradient(t.self, a...);
                  });
              },
-             "x"_a, "threads"_a)
+             "x"_a, "threads"_a, "out"_a = py::none())
         .def("hessian",
-             [](const Compiled& c, const Array& x, int threads) {
-                 return array_call(c, x, threads, true, [](const hessprobe_source_v1& t, auto... a) {
+             [](const Compiled& c, const Array& x, int threads, const py::object& out) {
+                 return array_call(c, x, threads, out, true, [](const hessprobe_source_v1& t, auto... a) {
                      return t.hessian(t.self, a...);
                  });
              },
-             "x"_a, "threads"_a)
+             "x"_a, "threads"_a, "out"_a = py::none())
         .def("hessian_diag",
-             [](const Compiled& c, const Array& x, int threads) {
-                 return array_call(c, x, threads, false, [](const hessprobe_source_v1& t, auto... a) {
+             [](const Compiled& c, const Array& x, int threads, const py::object& out) {
+                 return array_call(c, x, threads, out, false, [](const hessprobe_source_v1& t, auto... a) {
                      return t.hessian_diag(t.self, a...);
                  });
              },
-             "x"_a, "threads"_a)
+             "x"_a, "threads"_a, "out"_a = py::none())
         .def("hvp",
-             [](const Compiled& c, const Array& x, const Array& V, int threads) {
+             [](const Compiled& c, const Array& x, const Array& V, int threads, const py::object& into) {
                  const std::size_t n = c.checked_size(x);
                  const std::size_t rows = block_rows(V, n, "v");
                  checked_threads(threads);
-                 Array HV({rows, n});
+                 auto HV = output_array(into, {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(n)});
                  double* out = HV.mutable_data();
                  hessprobe_error err{};
                  const int status = Compiled::run(err, [&](hessprobe_error* e) {
@@ -198,7 +200,7 @@ void bind_compiled(py::module_& m) {
                  c.check(status, err);
                  return HV;
              },
-             "x"_a, "v"_a, "threads"_a)
+             "x"_a, "v"_a, "threads"_a, "out"_a = py::none())
         .def("probe",
              [](const Compiled& c, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal,
                 double tol, const py::object& progress) {

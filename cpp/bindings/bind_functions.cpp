@@ -35,17 +35,18 @@ struct Builtin {
     }
 };
 
-// A method x -> a new array of n (or n x n) values, filled by
+// A method x -> an array of n (or n x n) values, `out` or a new one, filled by
 // kernel(f, x, n, out, threads) with the GIL released.
 template <class B, class Kernel>
 auto array_method(bool square, Kernel kernel) {
-    return [square, kernel](const B& b, const Array& x, int threads) {
+    return [square, kernel](const B& b, const Array& x, int threads, const py::object& out) {
         const std::size_t n = b.checked_size(x);
-        Array result = square ? Array({n, n}) : Array(n);
-        double* out = result.mutable_data();
+        const auto len = static_cast<py::ssize_t>(n);
+        auto result = output_array(out, square ? std::vector<py::ssize_t>{len, len} : std::vector<py::ssize_t>{len});
+        double* data = result.mutable_data();
         {
             py::gil_scoped_release release;
-            kernel(b.f, x.data(), n, out, checked_threads(threads));
+            kernel(b.f, x.data(), n, data, checked_threads(threads));
         }
         return result;
     };
@@ -67,12 +68,13 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
                  return b.f.value(x.data(), n);
              },
              "x"_a)
-        .def("gradient", array_method<B>(false, [](auto&&... a) { gradient(a...); }), "x"_a, "threads"_a)
+        .def("gradient", array_method<B>(false, [](auto&&... a) { gradient(a...); }), "x"_a, "threads"_a,
+             "out"_a = py::none())
         .def("hvp",
-             [](const B& b, const Array& x, const Array& V, int threads) {
+             [](const B& b, const Array& x, const Array& V, int threads, const py::object& into) {
                  const std::size_t n = b.checked_size(x);
                  const std::size_t rows = block_rows(V, n, "v");
-                 Array HV({rows, n});
+                 auto HV = output_array(into, {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(n)});
                  double* out = HV.mutable_data();
                  {
                      py::gil_scoped_release release;
@@ -80,9 +82,11 @@ py::class_<Builtin<F>> bind_builtin(py::module_& m, const char* cls, Make&& make
                  }
                  return HV;
              },
-             "x"_a, "v"_a, "threads"_a)
-        .def("hessian", array_method<B>(true, [](auto&&... a) { hessian(a...); }), "x"_a, "threads"_a)
-        .def("hessian_diag", array_method<B>(false, [](auto&&... a) { hessian_diag(a...); }), "x"_a, "threads"_a)
+             "x"_a, "v"_a, "threads"_a, "out"_a = py::none())
+        .def("hessian", array_method<B>(true, [](auto&&... a) { hessian(a...); }), "x"_a, "threads"_a,
+             "out"_a = py::none())
+        .def("hessian_diag", array_method<B>(false, [](auto&&... a) { hessian_diag(a...); }), "x"_a, "threads"_a,
+             "out"_a = py::none())
         .def("probe",
              [](const B& b, const Array& x, std::size_t probes, std::uint64_t seed, int threads, bool diagonal,
                 double tol, const py::object& progress) {

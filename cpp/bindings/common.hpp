@@ -7,11 +7,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace hessprobe::bindings {
 
@@ -32,6 +34,19 @@ inline std::size_t block_rows(const Array& a, std::size_t n, const char* name) {
     if (a.ndim() != 2 || static_cast<std::size_t>(a.shape(1)) != n)
         throw std::invalid_argument(std::string(name) + " must have shape (k, " + std::to_string(n) + ")");
     return static_cast<std::size_t>(a.shape(0));
+}
+
+// The array a kernel writes into: `out` (checked by the Python layer: float64,
+// C-contiguous, writeable, of this shape; re-checked here) or a new one.  Writing into
+// memory the caller reuses spares faulting in fresh pages, the cost of a cheap kernel.
+inline py::array_t<double> output_array(const py::object& out, const std::vector<py::ssize_t>& shape) {
+    if (out.is_none()) return py::array_t<double>(shape);
+    auto arr = py::reinterpret_borrow<py::array>(out);
+    const bool ok = py::array_t<double>::check_(arr) && (arr.flags() & py::array::c_style) && arr.writeable() &&
+                    static_cast<std::size_t>(arr.ndim()) == shape.size() &&
+                    std::equal(shape.begin(), shape.end(), arr.shape());
+    if (!ok) throw std::invalid_argument("out must be a writeable C-contiguous float64 array of the result's shape");
+    return py::reinterpret_borrow<py::array_t<double>>(arr);
 }
 
 inline int checked_threads(int threads) {

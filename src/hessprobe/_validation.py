@@ -57,6 +57,29 @@ def as_directions(v: Any, n: int, name: str = "v") -> tuple[NDArray[np.float64],
     raise ValueError(f"{name} must be 1-D (n,) or 2-D (k, n), got shape {arr.shape}")
 
 
+def check_out(
+    out: Any, shape: tuple[int, ...], inputs: tuple[NDArray[Any], ...]
+) -> NDArray[np.float64]:
+    """Return ``out`` checked as the array a result of ``shape`` is written into.
+
+    In the NumPy manner: a writeable, C-contiguous float64 ndarray of exactly that shape,
+    sharing no memory with the inputs (which the kernel still reads while it writes).
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != np.float64:
+        raise TypeError(f"out must have dtype float64, got {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out must have shape {shape}, got {out.shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable")
+    if any(np.may_share_memory(out, a) for a in inputs):
+        raise ValueError("out must not share memory with the inputs (x, v)")
+    return out
+
+
 def check_all_finite(arr: NDArray[np.float64], name: str) -> None:
     """Raise ValueError if ``arr`` holds a NaN or Inf."""
     if not np.isfinite(arr).all():

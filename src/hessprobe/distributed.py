@@ -270,8 +270,8 @@ class DistributedPrepared(Prepared):
     def hessian_kernel(self, threads: int) -> _F64 | None:
         return self.local.hessian_kernel(threads)
 
-    def diagonal_kernel(self, threads: int) -> _F64 | None:
-        return self.local.diagonal_kernel(threads)
+    def diagonal_kernel(self, threads: int, out: _F64 | None = None) -> _F64 | None:
+        return self.local.diagonal_kernel(threads, out)
 
     def gradient(self, threads: int) -> _F64:
         return self.local.gradient(threads)

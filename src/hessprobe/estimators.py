@@ -205,7 +205,7 @@ def hutchinson_diag(
         colours gets its diagonal (and trace) exactly, from one HVP per colour, rather
         than from probes: the returned estimate says so (``method="colouring"``,
         ``probes`` 0, ``stderr`` 0, ``hvps`` the colours).  ``"known"`` (default): the
-        structure the source declares (a built-in's band: Rosenbrock is tridiagonal, 3
+        structure the source declares (a built-in's band: Rosenbrock is tridiagonal, 2
         colours; the separable functions diagonal, 1; a compiled gradient's declared
         bandwidth), so that the result never depends on earlier calls; ``"detect"``:
         also the pattern of a NumPy gradient, detected by one call on tracers or taken
@@ -235,11 +235,11 @@ def hutchinson_diag(
     (352, True)
 
     Rosenbrock's Hessian is tridiagonal, and the built-in says so: by default the
-    diagonal is exact, from 3 coloured HVPs:
+    diagonal is exact, from 2 coloured HVPs:
 
     >>> est = hp.hutchinson_diag(f, x)
     >>> est.method, est.hvps, bool(np.array_equal(est.value, f.hessian_diag(x)))
-    ('colouring', 3, True)
+    ('colouring', 2, True)
     """
     (diag, err, _, _, samples), used, method = _run(
         source, x, hvps, seed, threads, True, scheme, step, tol, progress, executor, structure

@@ -122,7 +122,14 @@ class Function:
         """Return the gradient g(x), shape (n,)."""
         return self._source.at(x).gradient(resolve_threads(threads))
 
-    def hvp(self, x: ArrayLike, v: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
+    def hvp(
+        self,
+        x: ArrayLike,
+        v: ArrayLike,
+        *,
+        threads: int | None = None,
+        out: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
         """Return exact Hessian-vector products H(x) v.
 
         Parameters
@@ -134,24 +141,33 @@ class Function:
             over the gradient code, not k.
         threads : int, optional
             Threads to use; default all cores.  The result does not depend on it.
+        out : ndarray, shape of ``v``, optional
+            Written into and returned, as in NumPy (see :func:`hessprobe.hvp`).
 
         Returns
         -------
         ndarray, shape of ``v``
         """
-        return hvp(self, x, v, threads=threads)
+        return hvp(self, x, v, threads=threads, out=out)
 
     def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
         """Return the dense Hessian, shape (n, n), exact (from columns H e_j)."""
         return hessian(self, x, threads=threads)  # type: ignore[no-any-return]
 
-    def hessian_diag(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
+    def hessian_diag(
+        self,
+        x: ArrayLike,
+        *,
+        threads: int | None = None,
+        out: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
         """Return the exact Hessian diagonal, shape (n,).
 
-        Banded Hessians (Rosenbrock: tridiagonal; separable functions: diagonal) need only
-        2b + 1 directions whatever n; dense ones need n / 8 passes.
+        Banded Hessians (Rosenbrock: tridiagonal; separable functions: diagonal) need one
+        pass of b + 1 directions whatever n; dense ones need n / 8 passes.  ``out``: as
+        in :func:`hessprobe.hessian_diag`.
         """
-        return hessian_diag(self, x, threads=threads)
+        return hessian_diag(self, x, threads=threads, out=out)
 
 
 def rosenbrock() -> Function:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_directions, resolve_threads
+from ._validation import as_directions, check_out, resolve_threads
 from .sources import Scheme, prepare
 
 __all__ = ["hvp"]
@@ -21,6 +21,7 @@ def hvp(
     scheme: Scheme | None = None,
     step: float | None = None,
     threads: int | None = None,
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Return Hessian-vector products H(x) v of a gradient source.
 
@@ -39,6 +40,12 @@ def hvp(
         Finite-difference options for a callable source (see :class:`~hessprobe.Gradient`).
     threads : int, optional
         Threads to use (default all cores); the result does not depend on it.
+    out : ndarray, shape of ``v``, optional
+        Where to write the result (float64, C-contiguous, writeable, not overlapping
+        ``x`` or ``v``), as in NumPy's ``out=``; it is returned.  A built-in writes into
+        it directly: memory reused from call to call is written at cache or bandwidth
+        speed, where a fresh result is faulted in page by page
+        (:doc:`/guide/memory`).  Other sources compute the products and copy them.
 
     Returns
     -------
@@ -55,5 +62,10 @@ def hvp(
     """
     prepared = prepare(source, x, scheme, step)
     block, single = as_directions(v, prepared.n)
-    out = prepared.hvp(block, resolve_threads(threads))
-    return out[0] if single else out
+    if out is None:
+        hv = prepared.hvp(block, resolve_threads(threads))
+        return hv[0] if single else hv
+    inputs = (prepared.point, block) + ((x,) if isinstance(x, np.ndarray) else ())
+    checked = check_out(out, block.shape[1:] if single else block.shape, inputs)
+    prepared.hvp_into(block, resolve_threads(threads), checked.reshape(block.shape))
+    return checked

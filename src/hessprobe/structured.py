@@ -6,7 +6,9 @@ row i.  A colouring of the columns into such groups recovers every nonzero of H 
 HVP per colour (Curtis, Powell and Reid 1974):
 
 * a Hessian of half-bandwidth b (H_ij = 0 for |i - j| > b): colour(j) = j mod (2b + 1),
-  so 2b + 1 HVPs whatever n (tridiagonal Rosenbrock: 3);
+  so 2b + 1 HVPs whatever n (tridiagonal Rosenbrock: 3); its diagonal alone needs only
+  j mod (b + 1), b + 1 HVPs (columns of one colour are then more than b apart, so none
+  of them has a nonzero in another's diagonal row);
 * a given sparsity pattern: a star colouring in the C++ core (Gebremedhin, Tarafdar,
   Manne and Pothen 2007), as many HVPs as colours.  Star colouring asks less than
   structural orthogonality: adjacent columns differ and every path on 4 vertices of the
@@ -50,7 +52,7 @@ import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
-from ._validation import check_memory, resolve_threads
+from ._validation import check_memory, check_out, resolve_threads
 from .distributed import attach
 from .kinds.base import Prepared
 from .progress import Progress, reporter
@@ -294,8 +296,11 @@ def colour_classes(colours: NDArray[np.intp], count: int) -> list[Columns]:
 
 
 def band_classes(n: int, b: int) -> list[Columns]:
-    """Return the colour classes of half-bandwidth b: colour c holds columns c, c + 2b + 1, ..."""
-    count = min(2 * b + 1, n)
+    """Return the colour classes of a band's diagonal: colour c holds columns c, c + b + 1, ...
+
+    Two columns of a colour are more than b apart: neither couples to the other's row.
+    """
+    count = min(b + 1, n)
     return [slice(c, None, count) for c in range(count)]
 
 
@@ -352,13 +357,13 @@ _CLASSES: weakref.WeakKeyDictionary[Structure, list[Columns]] = weakref.WeakKeyD
 
 
 def _band_pays(S: scipy.sparse.csr_array, b: int) -> bool:
-    """Whether the band colouring (2b + 1 colours) needs no more than a row's entries.
+    """Whether the band's diagonal colouring (b + 1 colours) needs no more than a row's entries.
 
     No colouring of the columns that reads H directly needs fewer than the largest
     row's entries for the diagonal's structurally orthogonal groups; a band that tight
     is taken without running the star colouring.
     """
-    return 2 * b + 1 <= int(np.diff(S.indptr).max(initial=1))
+    return b + 1 <= int(np.diff(S.indptr).max(initial=1))
 
 
 def colour_classes_of(structure: Structure) -> list[Columns]:
@@ -377,7 +382,7 @@ def colour_classes_of(structure: Structure) -> list[Columns]:
         else:
             colours, count, _ = _sparse_colours(S, "star", "smallest-last", hubs=False)
             classes = colour_classes(colours, count)
-            if min(2 * b + 1, n) < count:
+            if min(b + 1, n) < count:
                 classes = band_classes(n, min(b, n - 1))
     _CLASSES[structure] = classes
     return classes
@@ -406,13 +411,14 @@ def hessian_diag(
     threads: int | None = None,
     progress: Progress = None,
     executor: Executor | None = None,
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Return the Hessian's diagonal from coloured HVPs: exact for a banded or sparse H.
 
     With no structure given, the source's own is used (:mod:`hessprobe.sparsity`): a
     built-in's band from the core; for a user's NumPy gradient, its pattern detected by
     one call on index-set tracers (cached per gradient and n).  Each colour of the band
-    or pattern costs one HVP (2b + 1 for half-bandwidth b: 3 for a tridiagonal H,
+    or pattern costs one HVP (b + 1 for half-bandwidth b: 2 for a tridiagonal H,
     whatever n), in passes of up to 8 colours for exact sources (one call of a dual
     gradient per 8 colours).  A Hessian that is dense, or whose structure cannot be
     known (a native gradient, NumPy code the tracer cannot follow), takes every column
@@ -446,6 +452,11 @@ def hessian_diag(
         locally (:mod:`hessprobe.distributed`); ``threads`` is then per worker.  A
         built-in's own diagonal kernel (no ``bandwidth``/``sparsity``) is one core call
         and runs in the caller.
+    out : ndarray, shape (n,), optional
+        Where to write the diagonal (float64, C-contiguous, writeable, not overlapping
+        ``x``), as in NumPy's ``out=``; it is returned.  A built-in's own kernel writes
+        into it directly (reused memory instead of fresh pages, :doc:`/guide/memory`);
+        the other paths compute the diagonal and copy it.
 
     Returns
     -------
@@ -457,7 +468,7 @@ def hessian_diag(
     >>> from scipy.optimize import rosen_der, rosen_hess
     >>> import hessprobe as hp
     >>> x = np.linspace(-1.0, 1.5, 1000)
-    >>> d = hp.hessian_diag(rosen_der, x, scheme="dual")  # tridiagonal detected: 3 HVPs
+    >>> d = hp.hessian_diag(rosen_der, x, scheme="dual")  # tridiagonal detected: 2 HVPs
     >>> bool(np.allclose(d, np.diag(rosen_hess(x)), rtol=1e-14, atol=0))
     True
     >>> d = hp.hessian_diag(rosen_der, x, bandwidth=1)    # central differences
@@ -465,28 +476,40 @@ def hessian_diag(
     True
     """
     local = prepare(source, x, scheme, step)
+    if out is not None:
+        inputs = (local.point,) + ((x,) if isinstance(x, np.ndarray) else ())
+        out = check_out(out, (local.n,), inputs)
     structure = structure_of(local, bandwidth=bandwidth, sparsity=sparsity)
     prepared = attach(local, executor, source, scheme, step, threads)
-    return structured_diagonal(prepared, structure, resolve_threads(threads), progress)
+    return structured_diagonal(prepared, structure, resolve_threads(threads), progress, out)
 
 
 def structured_diagonal(
-    prepared: Prepared, structure: Structure, threads: int, progress: Progress
+    prepared: Prepared,
+    structure: Structure,
+    threads: int,
+    progress: Progress,
+    out: _F64 | None = None,
 ) -> _F64:
     """Return diag(H) for a structure: by the kind's own kernel, colours, or columns.
 
     A declared (or dense) structure uses the kind's kernel when it has one; a band or
-    pattern its colours; anything else every column.
+    pattern its colours; anything else every column.  Written into ``out`` (checked)
+    when given.
     """
     n = prepared.n
     if structure.origin in ("declared", "dense"):
-        own = prepared.diagonal_kernel(threads)
+        own = prepared.diagonal_kernel(threads, out)
         if own is not None:
             b = structure.bandwidth
-            kernel_done(progress, n if b is None else min(2 * b + 1, n))
+            kernel_done(progress, n if b is None else min(b + 1, n))
             return own
     classes = colour_classes_of(structure) if structure.sparse else band_classes(n, n - 1)
-    return _diagonal(prepared, classes, threads, progress)
+    diag = _diagonal(prepared, classes, threads, progress)
+    if out is None:
+        return diag
+    np.copyto(out, diag)
+    return out
 
 
 def recovered_hessian(

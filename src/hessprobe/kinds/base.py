@@ -92,6 +92,15 @@ class Prepared(ABC):
     def hvp(self, V: _F64, threads: int) -> _F64:
         """Return H V' as rows: one HVP per row of the checked (k, n) block ``V``."""
 
+    def hvp_into(self, V: _F64, threads: int, out: _F64) -> _F64:
+        """Write :meth:`hvp` of ``V`` into the checked array ``out`` (V's shape); return it.
+
+        The default computes the products and copies them; a kind whose kernel writes
+        into the caller's memory overrides it.
+        """
+        np.copyto(out, self.hvp(V, threads))
+        return out
+
     def unit_hvp(self, V: _F64, threads: int) -> _F64:
         """Return HVPs of unit-like directions: columns H e_j, or sums of such (colours).
 
@@ -107,10 +116,11 @@ class Prepared(ABC):
         """
         return None
 
-    def diagonal_kernel(self, threads: int) -> _F64 | None:
+    def diagonal_kernel(self, threads: int, out: _F64 | None = None) -> _F64 | None:
         """Return diag(H) from the kind's own kernel, with its known structure, or None.
 
-        None (the default): the engine recovers it from coloured :meth:`unit_hvp`.
+        Written into ``out`` (checked, shape (n,)) when given.  None (the default): the
+        engine recovers it from coloured :meth:`unit_hvp`.
         """
         return None
 

@@ -66,15 +66,19 @@ class BuiltinPrepared(Prepared):
         out: _F64 = self.source.core.hvp(self.point, V, threads)
         return out
 
+    def hvp_into(self, V: _F64, threads: int, out: _F64) -> _F64:
+        self.source.core.hvp(self.point, V, threads, out)
+        return out
+
     def hessian_kernel(self, threads: int) -> _F64:
         # unit-vector lanes: the seeds are never read from memory
         out: _F64 = self.source.core.hessian(self.point, threads)
         return out
 
-    def diagonal_kernel(self, threads: int) -> _F64:
-        # its own band colouring (2b + 1 HVPs), or unit columns when dense
-        out: _F64 = self.source.core.hessian_diag(self.point, threads)
-        return out
+    def diagonal_kernel(self, threads: int, out: _F64 | None = None) -> _F64:
+        # its own band colouring (one pass of b + 1 colours), or unit columns when dense
+        d: _F64 = self.source.core.hessian_diag(self.point, threads, out)
+        return d
 
     def probe(
         self,
