@@ -110,6 +110,13 @@ class HessprobeRows:
         x, v = p.x, p.v
         add = self.adder(TASK_HVP)
         add("hessprobe f.hvp(x, v)", "hp_hvp", lambda: f.hvp(x, v), err=p.e_hv, baseline=True)
+        hv = np.empty_like(v)
+        add(
+            "hessprobe f.hvp(x, v, out=hv), hv reused",
+            "hp_hvp_out",
+            lambda: f.hvp(x, v, out=hv),
+            err=p.e_hv,
+        )
         for th in self.threads():
             add(
                 f"hessprobe hp.hvp(f, x, v, threads={th})",
@@ -137,10 +144,29 @@ class HessprobeRows:
             err=p.e_blk,
             baseline=True,
         )
+        HV = np.empty_like(V8)
+        add(
+            "hessprobe f.hvp(x, V, out=HV), HV reused",
+            "hp_blk_out",
+            lambda: f.hvp(x, V8, out=HV),
+            err=p.e_blk,
+        )
         add(
             f"hessprobe {NBLOCK} x f.hvp(x, v) (Python loop)",
             "hp_blk_loop",
             lambda: np.stack([f.hvp(x, r) for r in V8]),
+            err=p.e_blk,
+        )
+
+        def loop_out() -> Any:
+            for k in range(NBLOCK):
+                f.hvp(x, V8[k], out=HV[k])
+            return HV
+
+        add(
+            f"hessprobe {NBLOCK} x f.hvp(x, v, out=HV[k]) (Python loop, reused)",
+            "hp_blk_loop_out",
+            loop_out,
             err=p.e_blk,
         )
         if self.user is not None:
@@ -265,6 +291,13 @@ class HessprobeRows:
             "hessprobe f.hessian_diag(x) built-in (band from the core)",
             "hp_diag_builtin",
             lambda: f.hessian_diag(x),
+            err=p.e_d,
+        )
+        d = np.empty_like(x)
+        add(
+            "hessprobe f.hessian_diag(x, out=d) built-in, d reused",
+            "hp_diag_builtin_out",
+            lambda: f.hessian_diag(x, out=d),
             err=p.e_d,
         )
 

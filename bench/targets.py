@@ -206,8 +206,14 @@ def issue15(b: Bench, tg: Targets, n: int, T: int) -> None:
     tg.times("#15", what, b.t(n, "jax_hutch_scan"), t_h, ">=", 5)
     what = f"{NBLOCK} single f.hvp calls / f.hvp(x, V) with V ({NBLOCK}, n)"
     tg.times("#15", what, b.t(n, "hp_blk_loop"), b.t(n, "hp_blk"), ">=", 1.5)
+    what = f"{NBLOCK} single f.hvp calls / f.hvp(x, V, out=HV), HV reused"
+    tg.times("#15", what, b.t(n, "hp_blk_loop"), b.t(n, "hp_blk_out"), ">=", 1.5)
+    what = f"{NBLOCK} single f.hvp(out=HV[k]) / f.hvp(x, V, out=HV), both reused"
+    tg.times("#15", what, b.t(n, "hp_blk_loop_out"), b.t(n, "hp_blk_out"), ">=", 1.5)
     what = "exact banded diagonal f.hessian_diag / one HVP"
     tg.times("#15", what, b.t(n, "hp_diag_builtin"), t_hvp, "<=", 2)
+    what = "exact banded diagonal / one HVP, both out= reused"
+    tg.times("#15", what, b.t(n, "hp_diag_builtin_out"), b.t(n, "hp_hvp_out"), "<=", 2)
     what = "central-FD HVP of rosen_der / NumPy's naive (g(x+hv)-g(x-hv))/2h"
     tg.times("#15", what, b.t(n, "hp_fd_cen"), b.t(n, "numpy_fd_cen"), "<=", 1.05)
     bd = bound(b, n, f"hp_hutch_t{T}")

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _core
 from .._validation import as_point, check_all_finite
 from .base import Callback, PartialResult, Prepared, ProbeResult, Source
+from .reuse import reused_numpy_memory
 
 __all__ = [
     "SCHEMES",
@@ -99,9 +100,10 @@ class FiniteDifferencePrepared(Prepared):
     def _fd_hvp(self, V: _F64, step: float, threads: int) -> _F64:
         check_all_finite(V, "v")
         src = self.source
-        out: _F64 = _core.fd_hvp(
-            src.target, src.vectorized, self.point, V, src.scheme, step, threads
-        )
+        with reused_numpy_memory():
+            out: _F64 = _core.fd_hvp(
+                src.target, src.vectorized, self.point, V, src.scheme, step, threads
+            )
         return out
 
     def hvp(self, V: _F64, threads: int) -> _F64:
@@ -122,19 +124,20 @@ class FiniteDifferencePrepared(Prepared):
         progress: Callback | None = None,
     ) -> ProbeResult:
         src = self.source
-        result: ProbeResult = _core.fd_probe(
-            src.target,
-            src.vectorized,
-            self.point,
-            probes,
-            seed,
-            threads,
-            diagonal,
-            src.scheme,
-            src.step or 0.0,
-            tol,
-            progress,
-        )
+        with reused_numpy_memory():
+            result: ProbeResult = _core.fd_probe(
+                src.target,
+                src.vectorized,
+                self.point,
+                probes,
+                seed,
+                threads,
+                diagonal,
+                src.scheme,
+                src.step or 0.0,
+                tol,
+                progress,
+            )
         return result
 
     def probe_blocks(
@@ -148,20 +151,21 @@ class FiniteDifferencePrepared(Prepared):
         reference: _F64 | None,
     ) -> PartialResult:
         src = self.source
-        result: PartialResult = _core.fd_probe_blocks(
-            src.target,
-            src.vectorized,
-            self.point,
-            probes,
-            seed,
-            first_block,
-            count,
-            threads,
-            diagonal,
-            src.scheme,
-            src.step or 0.0,
-            reference,
-        )
+        with reused_numpy_memory():
+            result: PartialResult = _core.fd_probe_blocks(
+                src.target,
+                src.vectorized,
+                self.point,
+                probes,
+                seed,
+                first_block,
+                count,
+                threads,
+                diagonal,
+                src.scheme,
+                src.step or 0.0,
+                reference,
+            )
         return result
 
     def gradient(self, threads: int) -> _F64:
