@@ -79,7 +79,7 @@ def compile_user_function(b: Bench, hp: Any) -> Any:
 
 def hutchinson_diag(hp: Any, source: Any, x: np.ndarray, probes: int, threads: int) -> Any:
     """The one Hutchinson call of the bench (seed 0)."""
-    return hp.hutchinson_diag(source, x, hvps=probes, seed=0, threads=threads)
+    return hp.hutchinson_diag(source, x, hvps=probes, seed=0, threads=threads, structure="none")
 
 
 class HessprobeRows:
