@@ -31,7 +31,7 @@ show("exact diagonal", np.diag(rosen_hess(x)))
 show("30-probe estimate", est.value)
 show("30-probe stderr", est.stderr)
 
-# And at n = 10^6, where forming rosen_hess is out of the question: 3 HVPs (the
+# And at n = 10^6, where forming rosen_hess is out of the question: 2 HVPs (the
 # tridiagonal Hessian coloured) give the exact diagonal.
 big = np.linspace(-1.0, 1.5, 1_000_000)
 d = hp.hessian_diag(f, big)

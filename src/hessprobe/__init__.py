@@ -15,7 +15,7 @@ array([-98., -98., -98., -98.,   0.])
 >>> est = hp.hutchinson_diag(f, x, hvps=1000, seed=0, structure="none")   # probing
 >>> bool(np.all(np.abs(est.value - f.hessian_diag(x)) < 5 * est.stderr))
 True
->>> hp.hutchinson_diag(f, x).method          # its known band: exact from 3 HVPs
+>>> hp.hutchinson_diag(f, x).method          # its known band: exact from 2 HVPs
 'colouring'
 """
 
