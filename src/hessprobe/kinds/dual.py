@@ -52,6 +52,7 @@ from .. import _core, _dual
 from .._validation import as_point, check_all_finite, check_memory
 from .base import Callback, PartialResult, Prepared, ProbeResult, Source
 from .gradient import SCHEME_KINDS, Gradient, GradientKind, checked_gradient
+from .reuse import reused_numpy_memory
 
 __all__ = ["LANES", "DualPrepared", "DualSource", "release_memory"]
 
@@ -165,8 +166,7 @@ class DualPrepared(Prepared):
         The rows are written into ``out`` (C-contiguous, V's shape) when it is given.
         """
         hv = np.empty_like(V) if out is None else out
-        token = _dual.reuse_begin()
-        try:
+        with reused_numpy_memory():
             X = _dual.seed(self.point, V, lanes_for(len(V)))  # (ceil(k / lanes), n)
             G = self._call(X if self.source.gradient.vectorized else X[0])
             if G.dtype == X.dtype:
@@ -175,8 +175,6 @@ class DualPrepared(Prepared):
                 hv.fill(0.0)
                 finite = bool(np.isfinite(G).all())
             del X, G  # freed while reusing: the next call's seed and result take them
-        finally:
-            _dual.reuse_end(token)
         if not finite:
             raise ValueError(
                 f"the gradient {self._name!r} returned non-finite values (NaN or Inf) on dual "
@@ -190,11 +188,8 @@ class DualPrepared(Prepared):
         per_call = lanes_for(k)
         if self.source.gradient.vectorized:
             per_call *= max(1, _MAX_ELEMENTS_PER_CALL // (n * per_call))
-        token = _dual.reuse_begin()  # the result may take a block a previous call freed
-        try:
+        with reused_numpy_memory():  # the result may take a block a previous call freed
             out = np.empty_like(V)
-        finally:
-            _dual.reuse_end(token)
         starts = range(0, k, per_call)
         if threads < 2 or len(starts) < 2:
             for start in starts:

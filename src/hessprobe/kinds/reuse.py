@@ -6,7 +6,8 @@ so a finite-difference HVP of SciPy's ``rosen_der`` spent a fifth of its time in
 faults that a plain NumPy loop does not (its heap happens to stay warm).  Around the
 core's calls of a Python gradient NumPy allocates through the reusing handler of
 ``hessprobe._dual`` (cpp/dual_numpy/memory.hpp: NEP 49, context-local, blocks kept up
-to 1 GiB for the next call).  Worker threads of ``threads > 1`` allocate as usual.
+to 1 GiB for the next call), as around its calls on dual arrays (kinds/dual.py).  Worker
+threads of ``threads > 1`` allocate as usual.
 """
 
 from __future__ import annotations
