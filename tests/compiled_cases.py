@@ -85,6 +85,31 @@ struct MyRosenbrock : hessprobe::Stateless {
 };
 """
 
+# f = sum_{i + W < n} cos(x_i - x_{i+W}) + sum x_i^4 / 4: a band of half-width W.  A block
+# of HVPs reads a chunk's band from a lane-major window of up to 8 coordinates each side
+# (lanes.hpp); W = 3 lies inside it, W = 11 reaches beyond it.
+STENCIL_SOURCE = """
+#include <cmath>
+template <std::size_t W>
+struct WideStencil : hessprobe::Stateless {
+    int bandwidth() const { return static_cast<int>(W); }
+    template <class T, class In, class Out>
+    void gradient(const In& x, const State&, Out& g, std::size_t begin, std::size_t end,
+                  std::size_t n) const {
+        using std::sin;
+        for (std::size_t i = begin; i < end; ++i) {
+            const T xi = x(i);
+            T gi = xi * xi * xi;
+            if (i + W < n) gi = gi - sin(xi - x(i + W));
+            if (i >= W) gi = gi + sin(x(i - W) - xi);
+            g.set(i, gi);
+        }
+    }
+};
+struct Stencil3 : WideStencil<3> { static constexpr const char* name = "stencil3"; };
+struct Stencil11 : WideStencil<11> { static constexpr const char* name = "stencil11"; };
+"""
+
 CASES: dict[str, tuple[str, str]] = {
     # the example package's own header: what a user's extension exports
     "wood": (EXAMPLE_WOOD.read_text(), "ChainedWood"),
@@ -118,6 +143,22 @@ def compiled_quadratic(A: np.ndarray, b: np.ndarray) -> Any:
     return hp.compile_gradient(
         QUADRATIC_SOURCE, function="ParamQuadratic", params=np.concatenate([A.ravel(), b])
     )
+
+
+@functools.cache
+def compiled_stencil(width: int) -> Any:
+    """The WideStencil of half-width ``width`` (3 or 11), compiled."""
+    import hessprobe as hp
+
+    return hp.compile_gradient(STENCIL_SOURCE, function=f"Stencil{width}")
+
+
+def stencil_hvp(x: np.ndarray, v: np.ndarray, width: int) -> np.ndarray:
+    c = np.cos(x[:-width] - x[width:])  # H[i, i + W]; it also enters H[i, i] and H[i + W, i + W]
+    h = 3 * x**2 * v
+    h[:-width] += c * (v[width:] - v[:-width])
+    h[width:] += c * (v[:-width] - v[width:])
+    return h
 
 
 # ---- NumPy references ---------------------------------------------------------------

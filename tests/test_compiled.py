@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 import pytest
-from compiled_cases import CASES, HAS_COMPILER, REFERENCES, compiled
+from compiled_cases import CASES, HAS_COMPILER, REFERENCES, compiled, compiled_stencil, stencil_hvp
 from numpy.testing import assert_allclose, assert_array_equal
 from references import assert_same_arithmetic
 
@@ -55,6 +55,18 @@ def test_hvp_matches_numpy(name, n, rows):
     got = hp.hvp(f, x, V, threads=2)
     want = np.stack([REFERENCES[name][1](x, v) for v in V])
     _close(got, want)
+
+
+@pytest.mark.parametrize("rows", [3, 8, 11])
+@pytest.mark.parametrize("n", [13, 1031, 2050])  # one chunk; chunks and 4-coordinate groups cut
+@pytest.mark.parametrize("width", [3, 11])  # inside a block's window of the band; beyond it
+def test_block_hvp_of_a_band_inside_and_beyond_the_window(width, n, rows):
+    f, x = compiled_stencil(width), _point("stencil", n)
+    V = np.random.default_rng(n).standard_normal((rows, n))
+    got = hp.hvp(f, x, V, threads=2)
+    _close(got, np.stack([stencil_hvp(x, v, width) for v in V]))
+    for k in range(rows):  # each lane has the bits of its single HVP
+        assert_array_equal(got[k], hp.hvp(f, x, V[k]))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -60,6 +60,13 @@ inline void require_finite(const std::atomic<int>& bad) {
     if (bad.load() == nonfinite_v) throw std::invalid_argument("v must be finite (no NaN or Inf)");
 }
 
+// The input a chunk's gradient code reads: the input itself, unless an overload for its
+// type gives each chunk a faster view of it (lanes.hpp, found by argument-dependent lookup).
+template <class In, class Body>
+void with_chunk_view(const In& in, std::size_t /*begin*/, std::size_t /*end*/, std::size_t /*n*/, Body&& body) {
+    body(in);
+}
+
 // Runs the state preparation and the gradient over all chunks.  SPMD: call it from every
 // thread of a team (run_team), or outside a team for a serial run.  make_out(c, begin,
 // end) builds the output for chunk c; it is flushed after the chunk.  check(begin, end)
@@ -82,7 +89,9 @@ void gradient_pass(const F& f, State& state, const In& in, std::size_t n, const 
     for_each_chunk(n, vault, [&](std::size_t c, std::size_t begin, std::size_t end) {
         if (const int code = check(begin, end)) bad.store(code, std::memory_order_relaxed);
         auto out = make_out(c, begin, end);
-        f.template gradient<T>(in, static_cast<const State&>(state), out, begin, end, n);
+        with_chunk_view(in, begin, end, n, [&](const auto& view) {
+            f.template gradient<T>(view, static_cast<const State&>(state), out, begin, end, n);
+        });
         out.flush();
     });
 }

@@ -92,7 +92,7 @@ struct has_gradient_on<
         std::declval<Out&>(), std::size_t{}, std::size_t{}, std::size_t{}))>> : std::true_type {};
 template <class F>
 inline constexpr bool has_gradient = has_gradient_on<F, double, PointInput, GradientOutput>::value &&
-                                     has_gradient_on<F, Dual<8>, RowInput<8>, RowOutput<8>>::value;
+                                     has_gradient_on<F, Dual<8>, RowWindow<8>, RowOutput<8>>::value;
 template <class F, class = void>
 struct has_state_parts : std::false_type {};
 template <class F>

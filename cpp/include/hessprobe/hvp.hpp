@@ -63,7 +63,7 @@ void hvp(const F& f, const double* x, std::size_t n, const double* V, double* HV
         auto pass = [&](auto lanes) {
             constexpr int K = decltype(lanes)::value;
             const std::size_t active = std::min<std::size_t>(K, left);
-            RowInput<K> in{x, {}};
+            RowInput<K> in{x, {}, static_cast<std::size_t>(std::max(f.bandwidth(), 0))};
             for (std::size_t k = 0; k < K; ++k) in.row[k] = V + (first + std::min(k, active - 1)) * n;
             auto check = [&](std::size_t begin, std::size_t end) {
                 if (!all_finite(x, begin, end)) return int(nonfinite_x);

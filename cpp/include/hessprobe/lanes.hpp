@@ -6,11 +6,13 @@
 
 #include "hessprobe/config.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "hessprobe/dual.hpp"
 #include "hessprobe/evaluate.hpp"
+#include "hessprobe/transpose.hpp"
 
 HESSPROBE_NAMESPACE_BEGIN
 
@@ -22,11 +24,13 @@ struct PointInput {
 
 // x + eps_k v_k with the directions read from rows of a row-major (rows, n) array: lane
 // k reads row[k].  Idle lanes of a partial pass point at an active row, so the lane loop
-// has no branch; their results are not stored.
+// has no branch; their results are not stored.  Each chunk reads it through its
+// RowWindow (several lanes) when `halo` covers the function's band.
 template <int K>
 struct RowInput {
     const double* x;
     const double* row[K];
+    std::size_t halo = 0;  // coordinates each side of a chunk that its window holds too
     Dual<K> operator()(std::size_t i) const {
         Dual<K> r;
         r.v = x[i];
@@ -34,6 +38,52 @@ struct RowInput {
         return r;
     }
 };
+
+// The widest band a RowWindow holds around its chunk.
+inline constexpr std::size_t max_window_halo = 8;
+
+// One chunk's view of a RowInput: the lanes of coordinates [lo, hi), the chunk and the
+// halo around it, transposed once into lane-major order, so that a read is two vector
+// loads instead of a gather from K rows (a stencil reads each coordinate several times).
+// A coordinate outside (a dense function may read any) is gathered from the rows.
+template <int K>
+class RowWindow {
+  public:
+    RowWindow(const RowInput<K>& rows, std::size_t begin, std::size_t end, std::size_t n)
+        : rows_(rows),
+          lo_(begin - std::min(begin, std::min(rows.halo, max_window_halo))),
+          hi_(std::min(n, end + std::min(rows.halo, max_window_halo))) {
+        rows_to_lanes<K>(rows.row, lo_, hi_, lanes_);
+    }
+    RowWindow(const RowWindow&) = delete;
+    RowWindow& operator=(const RowWindow&) = delete;
+
+    Dual<K> operator()(std::size_t i) const {
+        if (i - lo_ >= hi_ - lo_) return rows_(i);  // unsigned: i < lo_ too
+        Dual<K> r;
+        r.v = rows_.x[i];
+        const double* l = lanes_ + (i - lo_) * K;
+        for (int k = 0; k < K; ++k) r.d[k] = l[k];
+        return r;
+    }
+
+  private:
+    const RowInput<K>& rows_;
+    std::size_t lo_, hi_;
+    double lanes_[(chunk_size + 2 * max_window_halo) * K];
+};
+
+// The view of a RowInput that a chunk's gradient code reads (evaluate.hpp): its window,
+// or for one lane the rows themselves (nothing to gather).
+template <int K, class Body>
+void with_chunk_view(const RowInput<K>& in, std::size_t begin, std::size_t end, std::size_t n, Body&& body) {
+    if constexpr (K == 1) {
+        body(in);
+    } else {
+        const RowWindow<K> window(in, begin, end, n);
+        body(window);
+    }
+}
 
 // x + eps_k e_{first + k}: lane k is the unit vector of coordinate first + k (Hessian columns).
 template <int K>
@@ -124,9 +174,8 @@ struct GradientOutput {
 };
 
 // Lanes 0..active-1 into rows first.. of a row-major (rows, n) array.  With several
-// lanes, stores go to a chunk-local interleaved buffer and are transposed into the rows
-// on flush (K strided stores per coordinate would be far slower); one lane is stored
-// directly.
+// lanes, stores go to a chunk-local lane-major buffer, transposed into the rows on flush
+// (transpose.hpp); one lane is stored directly.
 template <int K>
 struct RowOutput {
     double* out;
@@ -145,11 +194,11 @@ struct RowOutput {
         }
     }
     void flush() const {
-        if constexpr (K > 1)
-            for (std::size_t k = 0; k < active; ++k) {
-                double* row = out + (first + k) * n;
-                for (std::size_t i = begin; i < end; ++i) row[i] = buffer[(i - begin) * K + k];
-            }
+        if constexpr (K > 1) {
+            double* row[K];
+            for (std::size_t k = 0; k < active; ++k) row[k] = out + (first + k) * n;
+            lanes_to_rows<K>(buffer, begin, end, row, active);
+        }
     }
 };
 
