@@ -27,10 +27,12 @@ def _source(kind: str):
         return compiled("rosenbrock_copy")
     if kind == "central":
         return rosen_der
+    if kind == "vectorized":  # finite differences of a block of points a call
+        return hp.Gradient(lambda X: np.stack([rosen_der(p) for p in X]), vectorized=True)
     return hp.Gradient(rosen_der, scheme="dual")
 
 
-KINDS = ["builtin", "compiled", "central", "dual"]
+KINDS = ["builtin", "compiled", "central", "vectorized", "dual"]
 
 
 @pytest.fixture

@@ -34,14 +34,15 @@ auto with_source(const py::object& source, bool vectorized, Work&& work) {
     return work(static_cast<GradientSource&>(python));
 }
 
-// HV rows for the rows of V, each with its own step (0: the scheme's default).
-Array fd_hvp(const py::object& source, bool vectorized, const Array& x, const Array& V, const std::string& scheme_name,
-             double step, int threads) {
+// HV rows for the rows of V, each with its own step (0: the scheme's default), into `out`
+// when given.
+py::array_t<double> fd_hvp(const py::object& source, bool vectorized, const Array& x, const Array& V,
+                           const std::string& scheme_name, double step, int threads, const py::object& into) {
     const std::size_t n = vector_size(x, "x");
     const std::size_t rows = block_rows(V, n, "v");
     const Scheme scheme = parse_scheme(scheme_name);
     checked_threads(threads);
-    Array HV({rows, n});
+    auto HV = output_array(into, {static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(n)});
     double* out = HV.mutable_data();
     with_source(source, vectorized, [&](GradientSource& src) {
         fd_hvp_block(src, scheme, x.data(), n, V.data(), rows, step, threads, out);
@@ -85,7 +86,8 @@ py::tuple fd_probe_blocks(const py::object& source, bool vectorized, const Array
 
 void bind_finite_difference(py::module_& m) {
     m.def("step_factor", [](const std::string& scheme) { return step_factor(parse_scheme(scheme)); }, "scheme"_a);
-    m.def("fd_hvp", &fd_hvp, "source"_a, "vectorized"_a, "x"_a, "v"_a, "scheme"_a, "step"_a, "threads"_a);
+    m.def("fd_hvp", &fd_hvp, "source"_a, "vectorized"_a, "x"_a, "v"_a, "scheme"_a, "step"_a, "threads"_a,
+          "out"_a = py::none());
     m.def("fd_probe", &fd_probe, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a, "threads"_a, "diagonal"_a,
           "scheme"_a, "step"_a, "tol"_a = 0.0, "progress"_a = py::none());
     m.def("fd_probe_blocks", &fd_probe_blocks, "source"_a, "vectorized"_a, "x"_a, "probes"_a, "seed"_a,

@@ -44,6 +44,7 @@ def fd_hvp(
     scheme: str,
     step: float,
     threads: int,
+    out: _F64 | None = None,
 ) -> _F64: ...
 def fd_probe(
     source: Callable[..., Any] | object,

@@ -97,18 +97,21 @@ class FiniteDifferencePrepared(Prepared):
 
     source: FiniteDifferenceSource
 
-    def _fd_hvp(self, V: _F64, step: float, threads: int) -> _F64:
+    def _fd_hvp(self, V: _F64, step: float, threads: int, out: _F64 | None = None) -> _F64:
         check_all_finite(V, "v")
         src = self.source
         with reused_numpy_memory():
-            out: _F64 = _core.fd_hvp(
-                src.target, src.vectorized, self.point, V, src.scheme, step, threads
+            hv: _F64 = _core.fd_hvp(
+                src.target, src.vectorized, self.point, V, src.scheme, step, threads, out
             )
-        return out
+        return hv
 
     def hvp(self, V: _F64, threads: int) -> _F64:
         # step 0: the core's default step for each direction
         return self._fd_hvp(V, self.source.step or 0.0, threads)
+
+    def hvp_into(self, V: _F64, threads: int, out: _F64) -> _F64:
+        return self._fd_hvp(V, self.source.step or 0.0, threads, out)
 
     def unit_hvp(self, V: _F64, threads: int) -> _F64:
         step = self.source.step or column_step(self.source.scheme, self.point)
