@@ -114,3 +114,18 @@ def test_hessian_diag_refuses_an_out_of_the_wrong_shape(point):
     x, _, _ = point
     with pytest.raises(ValueError, match=r"out must have shape \(300,\)"):
         hp.hessian_diag(rosen_der, x, out=np.empty((1, N)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_operator_writes_its_products_into_out(kind, point):
+    x, v, V = point
+    H = hp.HessianOperator(_source(kind), x)
+    hv, HV = np.full(N, np.nan), np.full(V.shape, np.nan)
+    assert H.hvp(v, out=hv) is hv and H.hvp(V, out=HV) is HV
+    np.testing.assert_array_equal(hv, H.matvec(v))
+    np.testing.assert_array_equal(HV, H.matmat(V.T).T)
+    assert (H.calls, H.products) == (4, 2 + 2 * len(V))
+    with pytest.raises(ValueError, match="out must not share memory"):
+        H.hvp(v, out=v)
+    with pytest.raises(ValueError, match=r"out must have shape \(11, 300\)"):
+        H.hvp(V, out=hv)

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import as_directions, check_out, resolve_threads
+from .kinds.base import Prepared
 from .sources import Scheme, prepare
 
 __all__ = ["hvp"]
@@ -43,9 +44,10 @@ def hvp(
     out : ndarray, shape of ``v``, optional
         Where to write the result (float64, C-contiguous, writeable, not overlapping
         ``x`` or ``v``), as in NumPy's ``out=``; it is returned.  A built-in writes into
-        it directly: memory reused from call to call is written at cache or bandwidth
-        speed, where a fresh result is faulted in page by page
-        (:doc:`/guide/memory`).  Other sources compute the products and copy them.
+        it directly, as do compiled functions and finite differences: memory reused
+        from call to call is written at cache or bandwidth speed, where a fresh result
+        is faulted in page by page (:doc:`/guide/memory`).  Other sources compute the
+        products and copy them.
 
     Returns
     -------
@@ -61,11 +63,28 @@ def hvp(
     True
     """
     prepared = prepare(source, x, scheme, step)
+    also = (x,) if isinstance(x, np.ndarray) else ()
+    return products(prepared, v, resolve_threads(threads), out, also)
+
+
+def products(
+    prepared: Prepared,
+    v: ArrayLike,
+    threads: int,
+    out: NDArray[np.float64] | None,
+    also: tuple[NDArray[Any], ...] = (),
+) -> NDArray[np.float64]:
+    """Return H v at a prepared source for one direction (n,) or rows (k, n), into ``out``.
+
+    ``out`` (checked here) must not share memory with the point, ``v`` or the arrays
+    ``also``: the kernel still reads them while it writes.
+    """
     block, single = as_directions(v, prepared.n)
     if out is None:
-        hv = prepared.hvp(block, resolve_threads(threads))
+        hv = prepared.hvp(block, threads)
         return hv[0] if single else hv
-    inputs = (prepared.point, block) + ((x,) if isinstance(x, np.ndarray) else ())
-    checked = check_out(out, block.shape[1:] if single else block.shape, inputs)
-    prepared.hvp_into(block, resolve_threads(threads), checked.reshape(block.shape))
+    checked = check_out(
+        out, block.shape[1:] if single else block.shape, (prepared.point, block, *also)
+    )
+    prepared.hvp_into(block, threads, checked.reshape(block.shape))
     return checked

@@ -11,6 +11,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ._validation import as_directions, as_real_array, check_all_finite, resolve_threads
 from .distributed import attach
+from .hvp import products
 from .sources import Scheme, resolve
 
 __all__ = ["HessianOperator", "HessianProduct", "hessp"]
@@ -177,12 +178,43 @@ class HessianOperator(LinearOperator):  # type: ignore[misc]  # scipy is untyped
         n = self.shape[0]
         return f"<{n}x{n} hessprobe.HessianOperator of {self._prepared.source!r}>"
 
+    def hvp(self, v: ArrayLike, out: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        """Return H v for one direction (n,) or k directions as rows (k, n), as ``hp.hvp``.
+
+        Parameters
+        ----------
+        v : array_like, shape (n,) or (k, n)
+            One direction, or k directions as rows.
+        out : ndarray, shape of ``v``, optional
+            Where to write the result, as in NumPy's ``out=`` (float64, C-contiguous,
+            writeable, not overlapping ``x`` or ``v``); it is returned.  An iterative
+            method that reuses it writes every product into the same memory
+            (:doc:`/guide/memory`).
+
+        Returns
+        -------
+        ndarray, shape of ``v``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import hessprobe as hp
+        >>> H = hp.HessianOperator(hp.functions.rosenbrock(), np.zeros(4))
+        >>> hv = np.empty(4)
+        >>> H.hvp(np.ones(4), out=hv) is hv
+        True
+        >>> bool(np.array_equal(hv, H.matvec(np.ones(4))))
+        True
+        """
+        hv = products(self._prepared, v, self._threads, out)
+        self.calls += 1
+        self.products += hv.size // self.shape[0]
+        return hv
+
     def _products(self, block: Any) -> NDArray[np.float64]:
         # The engine takes directions as rows: (k, n) in, (k, n) out.
         rows, _ = as_directions(block, self.shape[0])
-        self.calls += 1
-        self.products += rows.shape[0]
-        return self._prepared.hvp(rows, self._threads)
+        return self.hvp(rows)
 
     def _matvec(self, v: NDArray[Any]) -> NDArray[np.float64]:
         out: NDArray[np.float64] = self._products(np.ravel(v))[0]

@@ -154,7 +154,7 @@ def _lanczos_group(
     """Lanczos with full reorthogonalisation from each row of ``starts``, run together.
 
     Returns, per start vector, the diagonal alpha and off-diagonal beta of its
-    tridiagonal matrix.  Each step is one ``matmat`` of the still-running vectors, after
+    tridiagonal matrix.  Each step is one block of HVPs of the still-running vectors, after
     which ``on_step(steps done)`` is called when given.
     """
     count, n = starts.shape
@@ -164,8 +164,9 @@ def _lanczos_group(
     beta = np.zeros((count, steps))
     length = np.full(count, steps)
     running = np.arange(count)
+    products = np.empty((count, n))  # every step's products, written into the same memory
     for j in range(steps):
-        W = op.matmat(Q[running, j].T).T
+        W = op.hvp(Q[running, j], out=products[: running.size])
         a = np.einsum("kn,kn->k", W, Q[running, j])
         alpha[running, j] = a
         W -= a[:, None] * Q[running, j]
