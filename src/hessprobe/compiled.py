@@ -51,14 +51,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from . import _core
-from ._validation import resolve_threads
-from .dense import hessian
-from .hvp import hvp
+from .derivatives import Derivatives
 from .kinds.compiled import CompiledSource
-from .structured import hessian_diag
 
 __all__ = [
     "CompileError",
@@ -393,7 +390,7 @@ def compiled_function(capsule: Any) -> CompiledFunction:
     return CompiledFunction(CompiledSource.from_capsule(capsule), None)
 
 
-class CompiledFunction:
+class CompiledFunction(Derivatives):
     """A user's compiled function: exact derivatives from the engines in its shared object.
 
     Made by :func:`compile_gradient` or :func:`compiled_function`; every entry point of
@@ -456,19 +453,3 @@ class CompiledFunction:
         if v is None:
             raise TypeError(f"{self!r} has no value(): only its derivatives are compiled")
         return v
-
-    def grad(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
-        """Return the gradient g(x), shape (n,)."""
-        return self._source.at(x).gradient(resolve_threads(threads))
-
-    def hvp(self, x: ArrayLike, v: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
-        """Return exact Hessian-vector products H(x) v (v of shape (n,) or (k, n))."""
-        return hvp(self, x, v, threads=threads)
-
-    def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
-        """Return the dense Hessian, shape (n, n)."""
-        return hessian(self, x, threads=threads)  # type: ignore[no-any-return]
-
-    def hessian_diag(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
-        """Return the exact Hessian diagonal, shape (n,)."""
-        return hessian_diag(self, x, threads=threads)

@@ -26,11 +26,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
 from . import _core
-from ._validation import as_point, as_real_array, check_all_finite, resolve_threads
-from .dense import hessian
-from .hvp import hvp
+from ._validation import as_point, as_real_array, check_all_finite
+from .derivatives import Derivatives
 from .kinds.builtin import BuiltinSource, DomainCheck
-from .structured import hessian_diag
 
 __all__ = [
     "Function",
@@ -53,7 +51,7 @@ GaussNewtonParts = tuple[
 ]
 
 
-class Function:
+class Function(Derivatives):
     """A built-in function of ``x``: value, gradient and exact second derivatives.
 
     Create one with a factory of this module (:func:`rosenbrock`, ...); every method
@@ -117,57 +115,6 @@ class Function:
     def value(self, x: ArrayLike) -> float:
         """Return f(x)."""
         return self._source.at(x).value()
-
-    def grad(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
-        """Return the gradient g(x), shape (n,)."""
-        return self._source.at(x).gradient(resolve_threads(threads))
-
-    def hvp(
-        self,
-        x: ArrayLike,
-        v: ArrayLike,
-        *,
-        threads: int | None = None,
-        out: NDArray[np.float64] | None = None,
-    ) -> NDArray[np.float64]:
-        """Return exact Hessian-vector products H(x) v.
-
-        Parameters
-        ----------
-        x : array_like, shape (n,)
-            The point.
-        v : array_like, shape (n,) or (k, n)
-            One direction, or k directions as rows; k directions cost ceil(k / 8) passes
-            over the gradient code, not k.
-        threads : int, optional
-            Threads to use; default all cores.  The result does not depend on it.
-        out : ndarray, shape of ``v``, optional
-            Written into and returned, as in NumPy (see :func:`hessprobe.hvp`).
-
-        Returns
-        -------
-        ndarray, shape of ``v``
-        """
-        return hvp(self, x, v, threads=threads, out=out)
-
-    def hessian(self, x: ArrayLike, *, threads: int | None = None) -> NDArray[np.float64]:
-        """Return the dense Hessian, shape (n, n), exact (from columns H e_j)."""
-        return hessian(self, x, threads=threads)  # type: ignore[no-any-return]
-
-    def hessian_diag(
-        self,
-        x: ArrayLike,
-        *,
-        threads: int | None = None,
-        out: NDArray[np.float64] | None = None,
-    ) -> NDArray[np.float64]:
-        """Return the exact Hessian diagonal, shape (n,).
-
-        Banded Hessians (Rosenbrock: tridiagonal; separable functions: diagonal) need one
-        pass of b + 1 directions whatever n; dense ones need n / 8 passes.  ``out``: as
-        in :func:`hessprobe.hessian_diag`.
-        """
-        return hessian_diag(self, x, threads=threads, out=out)
 
 
 def rosenbrock() -> Function:
