@@ -147,6 +147,8 @@ class Bench:
         self.memory: list[dict[str, Any]] = []
         self.targets: list[dict[str, Any]] = []
         self.errcurve: dict[str, Any] = {}
+        self.fns: dict[tuple[int, str], Callable[[], Any]] = {}  # each timed row's callable
+        self.interleaved: dict[tuple[int, str], float] = {}  # (n, key): median, interleaved
         self.t_start = perf()
         # timing policy
         if self.quick:
@@ -262,6 +264,8 @@ class Bench:
                 assert fn is not None
                 first, samples, res = self.timeit(fn, cold_ok=cold_ok)
             row["first"], row["samples"] = first, samples
+            if fn is not None and timer is None:
+                self.fns[(n, row["key"])] = fn
             row["page_faults_per_call"] = self.last_faults
             row["median"] = statistics.median(samples)
             if err is not None:
@@ -297,6 +301,26 @@ class Bench:
             return self.add(task, method, n, fn, lib=lib, key=key, **kw)
 
         return add_row
+
+    def interleave(self, n: int, keys: tuple[str, ...], rounds: int = 25) -> None:
+        """Times the rows ``keys`` again, call by call in turn (the order reversed every
+        round), so that the machine's drift (other tenants' memory traffic, here) falls on
+        every side of a ratio alike; :meth:`t_paired` then gives these medians."""
+        fns = [(k, fn) for k in keys if (fn := self.fns.get((n, k))) and self.find(n, k)]
+        if len(fns) < 2:  # rows that did not run (an absent library) are left out
+            return
+        samples: dict[str, list[float]] = {k: [] for k, _ in fns}
+        for r in range(rounds):
+            for k, fn in fns if r % 2 == 0 else fns[::-1]:
+                t0 = perf()
+                fn()
+                samples[k].append(perf() - t0)
+        for k, times in samples.items():
+            self.interleaved[(n, k)] = statistics.median(times)
+
+    def t_paired(self, n: int, key: str) -> float | None:
+        """The interleaved median of row ``key`` when measured so, else the row's own."""
+        return self.interleaved.get((n, key), self.t(n, key))
 
     def find(self, n: int, key: str) -> dict[str, Any] | None:
         for r in self.rows:

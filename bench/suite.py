@@ -21,7 +21,7 @@ from machine import (
 )
 from problem import Problem
 from report import write
-from targets import evaluate_targets
+from targets import INTERLEAVED, evaluate_targets
 
 
 @dataclass
@@ -104,6 +104,12 @@ def run_size(b: Bench, libs: Libraries, n: int) -> None:
 
     hessprobe.diagonal()
     jax.diagonal()
+
+    # issue 15's ratios of two hessprobe rows, or of hessprobe and NumPy, measured again
+    # side by side call by call (targets.py)
+    b.phase(f"interleaved pairs, n={fmt_n(n)}")
+    for pair in INTERLEAVED:
+        b.interleave(n, pair)
 
 
 def exit_code(b: Bench) -> int:
