@@ -1,14 +1,13 @@
-// The dual scalars: what indexing a dual array gives (d[0]).  One base type, `dual`, a
-// subclass of np.inexact so that NumPy and SciPy treat it as a number, and one
-// subtype per lane count (NumPy maps each scalar type to its dtype).  Inexact, not
-// floating: np.linalg.norm and the like keep it, and NumPy prints dual arrays by the
-// scalars' repr (its float printing needs np.finfo, which knows only built-in floats).  Arithmetic and
-// comparisons are np.generic's (they run the ufunc loops); conversions that would drop
-// the lanes (float(), int(), complex(), operator.index) raise TypeError.
+// The dual scalars: what indexing a dual array gives (d[0]).  A base type, `dual`, and a
+// leaf per lane count (scalar_types.hpp).  Inexact, not floating: np.linalg.norm and the
+// like keep it, and NumPy prints dual arrays by the scalars' repr (its float printing
+// needs np.finfo, which knows only built-in floats).  Conversions that would drop the
+// lanes (float(), int(), complex(), operator.index) raise TypeError.
 #pragma once
 
 #include "dtype.hpp"
 #include "dual_family.hpp"
+#include "scalar_types.hpp"
 
 #include <cstring>
 #include <string>
@@ -125,26 +124,11 @@ inline int init_scalars() {
         {"dtype", dtype, nullptr, "The dual dtype of this scalar's lanes.", nullptr},
         {nullptr, nullptr, nullptr, nullptr, nullptr}};
     static PyMethodDef methods[] = {{"__complex__", as_complex, METH_NOARGS, nullptr}, {nullptr, nullptr, 0, nullptr}};
-    auto init = [&](PyTypeObject& t, const char* name, PyTypeObject* base, unsigned long extra_flags) {
-        Py_SET_REFCNT(reinterpret_cast<PyObject*>(&t), 1);
-        t.tp_name = name;
-        t.tp_doc = "A hessprobe dual number: a value and its tangent lanes (what indexing a dual array gives).";
-        t.tp_basicsize = sizeof(DualScalar);
-        t.tp_flags = Py_TPFLAGS_DEFAULT | extra_flags;
-        t.tp_base = base;
-        t.tp_new = make;
-        t.tp_repr = repr;
-        t.tp_str = repr;
-        t.tp_hash = PyObject_HashNotImplemented;
-        return PyType_Ready(&t);
-    };
-    DualScalarBase.tp_as_number = &number;
-    DualScalarBase.tp_getset = getset;
-    DualScalarBase.tp_methods = methods;
-    if (init(DualScalarBase, "hessprobe.dual", &PyInexactArrType_Type, Py_TPFLAGS_BASETYPE) < 0) return -1;
-    for (int i = 0; i < 4; ++i)
-        if (init(DualScalarTypes[i], scalar_names[i], &DualScalarBase, 0) < 0) return -1;
-    return 0;
+    const ScalarFamily family{"hessprobe.dual",
+                              "A hessprobe dual number: a value and its tangent lanes (what indexing a dual array "
+                              "gives).",
+                              sizeof(DualScalar), &number, methods, getset, make, repr};
+    return init_scalar_types(family, DualScalarBase, DualScalarTypes, scalar_names, 4);
 }
 
 // What the generic dtype code (dtype.hpp) needs of Dual<K>.

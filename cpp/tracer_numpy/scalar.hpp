@@ -7,6 +7,7 @@
 
 #include "dtype.hpp"
 #include "family.hpp"
+#include "scalar_types.hpp"
 
 #include <cstring>
 #include <string>
@@ -166,27 +167,12 @@ inline int init_scalars() {
         {"dtype", dtype, nullptr, "The tracer dtype of this scalar.", nullptr},
         {nullptr, nullptr, nullptr, nullptr, nullptr}};
     static PyMethodDef methods[] = {{"__complex__", as_complex, METH_NOARGS, nullptr}, {nullptr, nullptr, 0, nullptr}};
-    auto init = [&](PyTypeObject& t, const char* name, PyTypeObject* base, unsigned long extra_flags) {
-        Py_SET_REFCNT(reinterpret_cast<PyObject*>(&t), 1);
-        t.tp_name = name;
-        t.tp_doc = "A hessprobe tracer: the input indices a value depends on (what indexing a tracer array gives).";
-        t.tp_basicsize = sizeof(TracerScalar);
-        t.tp_flags = Py_TPFLAGS_DEFAULT | extra_flags;
-        t.tp_base = base;
-        t.tp_new = make;
-        t.tp_richcompare = richcompare;
-        t.tp_repr = repr;
-        t.tp_str = repr;
-        t.tp_hash = PyObject_HashNotImplemented;
-        return PyType_Ready(&t);
-    };
-    TracerScalarBase.tp_as_number = &number;
-    TracerScalarBase.tp_getset = getset;
-    TracerScalarBase.tp_methods = methods;
-    if (init(TracerScalarBase, "hessprobe.tracer", &PyInexactArrType_Type, Py_TPFLAGS_BASETYPE) < 0) return -1;
-    for (int i = 0; i < 2 * capacity_count; ++i)
-        if (init(TracerScalarTypes[i], scalar_names[i], &TracerScalarBase, 0) < 0) return -1;
-    return 0;
+    const dual_numpy::ScalarFamily family{
+        "hessprobe.tracer",
+        "A hessprobe tracer: the input indices a value depends on (what indexing a tracer array gives).",
+        sizeof(TracerScalar), &number, methods, getset, make, repr, richcompare};
+    return dual_numpy::init_scalar_types(family, TracerScalarBase, TracerScalarTypes, scalar_names,
+                                         2 * capacity_count);
 }
 
 }  // namespace hessprobe::tracer_numpy
